@@ -53,7 +53,7 @@ export class Rng {
 
   /** The generator's state; `Rng.fromState(rng.state)` continues the same stream. */
   get state(): RngState {
-    return [this.#a, this.#b, this.#c, this.#d];
+    return [this.#a >>> 0, this.#b >>> 0, this.#c >>> 0, this.#d >>> 0];
   }
 
   /** A uniformly distributed unsigned 32-bit integer. */
