@@ -3,7 +3,9 @@
  * Jupyter's nbconvert, top to bottom, failing on the first cell error.
  *
  * Quick mode (`MASKINV_QUICK=1`) is the default so CI stays short; `--full` runs the default sizes.
- * `--write` stores the executed notebooks (with their outputs) back in place.
+ * `--write` stores the executed notebooks (with their outputs) back in place — except the outputs of cells
+ * tagged `shared-data`, which show material from `../shared` (real faces, the CC BY-NC MaskInv template)
+ * that must not be redistributed with the repository: those are replaced by a one-line note.
  * Jupyter comes from Debian (`jupyter-nbconvert python3-nbclient python3-ipykernel`); when it is missing
  * and this runs as root with apt-get, it is installed, otherwise the run is skipped with a notice
  * (and fails under `CI=true`).
@@ -11,6 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { writeTextFileAtomic } from "../lib/util/atomic.ts";
 
 const PYTHON = "/usr/bin/python3";
 const JUPYTER_PACKAGES = ["jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
@@ -85,6 +88,29 @@ if (!install.success) {
   Deno.exit(1);
 }
 
+/** A notebook cell as stored in `.ipynb` JSON (only the fields touched here). */
+interface NotebookCell {
+  cell_type: string;
+  metadata?: { tags?: string[] };
+  outputs?: unknown[];
+}
+
+const SHARED_DATA_NOTE = "[output not stored in the repository: it shows material from ../shared (real faces or the " +
+  "CC BY-NC MaskInv template) that may not be redistributed; run the notebook to see it]\n";
+
+/** Replaces the outputs of `shared-data` cells by a note, atomically. */
+async function stripSharedDataOutputs(path: string): Promise<void> {
+  const notebook = JSON.parse(await Deno.readTextFile(path)) as { cells: NotebookCell[] };
+  let stripped = 0;
+  for (const cell of notebook.cells) {
+    if (cell.cell_type !== "code" || !cell.metadata?.tags?.includes("shared-data")) continue;
+    cell.outputs = [{ output_type: "stream", name: "stdout", text: [SHARED_DATA_NOTE] }];
+    stripped++;
+  }
+  if (stripped === 0) return;
+  await writeTextFileAtomic(path, JSON.stringify(notebook, null, 1) + "\n");
+}
+
 const outDir = await Deno.makeTempDir({ prefix: "maskinv-notebooks-" });
 let failed = 0;
 for (const path of notebooks) {
@@ -105,6 +131,7 @@ for (const path of notebooks) {
     env: args.full ? {} : { MASKINV_QUICK: "1" },
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (result.success && args.write) await stripSharedDataOutputs(path);
   if (result.success) {
     console.log(`notebooks: executed ${name} (${seconds} s, ${args.full ? "full" : "quick"} mode)`);
   } else {
