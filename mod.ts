@@ -21,5 +21,6 @@ export * from "./lib/image/mod.ts";
 export * from "./lib/masks/mod.ts";
 export * from "./lib/models/mod.ts";
 export * from "./lib/losses/mod.ts";
+export * from "./lib/train/mod.ts";
 export * from "./lib/metrics/mod.ts";
 export * from "./lib/plots/mod.ts";

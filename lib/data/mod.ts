@@ -28,6 +28,8 @@ export * from "./recordio.ts";
 export * from "./verification_bin.ts";
 export * from "./image_folder.ts";
 export * from "./mfr2.ts";
+export * from "./pgm.ts";
+export * from "./orl.ts";
 export * from "./synthetic_traits.ts";
 export * from "./synthetic_render.ts";
 export * from "./synthetic.ts";

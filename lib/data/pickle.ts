@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { BadFileError } from "../util/errors.ts";
 
 /** A value decoded from a pickle. Tuples are frozen arrays; dicts are `Map`s keyed by decoded values. */
 export type PickleValue =
@@ -70,20 +71,18 @@ export interface UnpickleOptions {
  * }
  * ```
  */
-export class PickleError extends Error {
-  /** The file or entry being read. */
-  readonly source: string;
+export class PickleError extends BadFileError {
   /** Byte offset of the offending opcode (or of the end of data). */
   readonly offset: number;
   /**
    * @param source The file or entry.
    * @param offset Byte offset of the problem.
    * @param reason What is wrong.
+   * @param options The underlying error, if any (e.g. thrown by a whitelisted callable).
    */
-  constructor(source: string, offset: number, reason: string) {
-    super(`${source}: ${reason}`);
+  constructor(source: string, offset: number, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
     this.name = "PickleError";
-    this.source = source;
     this.offset = offset;
   }
 }
@@ -235,6 +234,9 @@ const OPCODE_NAMES: Record<number, string> = {
   0x98: "READONLY_BUFFER",
 };
 
+/** Longest `LONG4` integer accepted, in bytes (decoding one costs time quadratic in its length). */
+const MAX_LONG_BYTES = 4096;
+
 /** Marks the position of a `MARK` on the stack (never escapes). */
 const MARK = Symbol("mark");
 type StackItem = PickleValue | typeof MARK;
@@ -291,6 +293,22 @@ class Unpickler {
 
   #fail(reason: string, offset = this.#opStart): never {
     throw new PickleError(this.#source, offset, reason);
+  }
+
+  /**
+   * Runs a caller's hook (a whitelisted callable, the persistent-id resolver, the build hook): whatever it
+   * throws becomes a {@linkcode PickleError} naming the file, the opcode and its offset.
+   */
+  #hook<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof PickleError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PickleError(this.#source, this.#opStart, `${this.#where()}: ${what}: ${reason}`, {
+        cause: error,
+      });
+    }
   }
 
   #where(): string {
@@ -540,6 +558,14 @@ class Unpickler {
         case 0x8a: // LONG1
           this.#push(this.#long(this.#take(this.#u8(), "the integer")));
           break;
+        case 0x8b: { // LONG4: a huge integer; no data file needs more than a few bytes
+          const length = this.#i32();
+          if (length > MAX_LONG_BYTES) {
+            this.#fail(`${this.#where()}: an integer of ${length} bytes is beyond this reader's limit`);
+          }
+          this.#push(this.#long(this.#take(length, "the integer")));
+          break;
+        }
         case 0x47: { // BINFLOAT (big-endian double)
           this.#need(8, "the float");
           this.#push(this.#view.getFloat64(this.#pos, false));
@@ -669,16 +695,22 @@ class Unpickler {
           if (!isPickleTuple(args)) {
             this.#fail(`malformed pickle: ${this.#where()} arguments are not a tuple`);
           }
-          this.#push(this.#globals[callable.qualifiedName]([...args]));
+          const call = this.#globals[callable.qualifiedName];
+          this.#push(this.#hook(callable.qualifiedName, () => call([...args])));
           break;
         }
         case 0x62: { // BUILD
           const state = this.#pop();
           const target = this.#top();
-          if (target instanceof PickleObject) {
+          if (target instanceof PickleGlobal) {
+            // Python would set attributes of the class or function itself (a known way to tamper with a
+            // module): never a state a data file needs.
+            this.#fail(`${this.#where()}: cannot set the state of ${describe(target)} (a class or function)`);
+          } else if (target instanceof PickleObject) {
             target.state = state;
           } else if (this.#build) {
-            this.#stack[this.#stack.length - 1] = this.#build(target, state);
+            const build = this.#build;
+            this.#stack[this.#stack.length - 1] = this.#hook("build", () => build(target, state));
           } else if (typeof target === "object" && target !== null) {
             builtStates.set(target, state);
           } else {
@@ -689,7 +721,8 @@ class Unpickler {
         case 0x51: { // BINPERSID
           const pid = this.#pop();
           if (!this.#persistentLoad) this.#fail(`${this.#where()}: persistent ids are not allowed here`);
-          this.#push(this.#persistentLoad(pid));
+          const load = this.#persistentLoad;
+          this.#push(this.#hook("persistent id", () => load(pid)));
           break;
         }
         default:

@@ -6,22 +6,49 @@
  *
  * @module
  */
+import { BadFileError } from "../util/errors.ts";
 import { isPickleTuple, PickleObject, type PickleValue, unpickle } from "./pickle.ts";
 import type { ImagePair, SampleImage, VerificationSet } from "./types.ts";
 
 /**
+ * A verification `.bin` is missing or does not hold `(bins, issame_list)`: the message names the file and the
+ * problem. (A forbidden or malformed pickle is a {@linkcode PickleError}; both are {@linkcode BadFileError}s.)
+ *
+ * @example
+ * ```ts
+ * import { parseVerificationBin, VerificationBinError } from "./verification_bin.ts";
+ * try {
+ *   parseVerificationBin(new Uint8Array([0x80, 4, 0x4e, 0x2e]), "none.bin"); // pickle of None
+ * } catch (error) {
+ *   console.log(error instanceof VerificationBinError); // true
+ * }
+ * ```
+ */
+export class VerificationBinError extends BadFileError {
+  /**
+   * @param source The file.
+   * @param reason What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "VerificationBinError";
+  }
+}
+
+/**
  * Python 3 writes `bytes` at protocol 2 as `_codecs.encode(text, "latin1")`: a pure data conversion, done here.
  */
-function latin1Encode(path: string) {
+function latin1Encode() {
   return (args: PickleValue[]): PickleValue => {
     const [text, encoding] = args;
     if (typeof text !== "string" || (encoding !== "latin1" && encoding !== "latin-1")) {
-      throw new Error(`${path}: _codecs.encode is only accepted as encode(str, "latin1")`);
+      throw new Error(`_codecs.encode is only accepted as encode(str, "latin1")`);
     }
     const out = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
-      if (code > 255) throw new Error(`${path}: _codecs.encode: character ${code} is not latin-1`);
+      if (code > 255) throw new Error(`character ${code} is not latin-1`);
       out[i] = code;
     }
     return out;
@@ -29,10 +56,10 @@ function latin1Encode(path: string) {
 }
 
 /** Python globals a numpy uint8 array needs (kept as data, never called), plus bytes at protocol 2. */
-function binGlobals(path: string): Record<string, (args: PickleValue[]) => PickleValue> {
+function binGlobals(): Record<string, (args: PickleValue[]) => PickleValue> {
   const keep = (name: string) => (args: PickleValue[]) => new PickleObject(name, args);
   return {
-    "_codecs.encode": latin1Encode(path),
+    "_codecs.encode": latin1Encode(),
     "numpy.core.multiarray._reconstruct": keep("numpy.ndarray"),
     "numpy._core.multiarray._reconstruct": keep("numpy.ndarray"),
     "numpy.ndarray": keep("numpy.ndarray"),
@@ -86,8 +113,9 @@ export class VerificationBin implements VerificationSet {
    */
   constructor(path: string, images: readonly Uint8Array[], issame: readonly boolean[]) {
     if (images.length !== 2 * issame.length) {
-      throw new Error(
-        `${path}: ${images.length} images for ${issame.length} pairs; a verification .bin holds exactly two ` +
+      throw new VerificationBinError(
+        path,
+        `${images.length} images for ${issame.length} pairs; a verification .bin holds exactly two ` +
           `images per pair`,
       );
     }
@@ -125,7 +153,8 @@ export class VerificationBin implements VerificationSet {
  *
  * @param bytes File contents.
  * @param path Names the file in errors.
- * @throws {Error} For a forbidden or truncated pickle ({@linkcode PickleError}) or a wrong structure.
+ * @throws {PickleError} For a forbidden, truncated or malformed pickle.
+ * @throws {VerificationBinError} For a pickle that is not `(bins, issame_list)`.
  * @example
  * ```ts
  * import { parseVerificationBin } from "./verification_bin.ts";
@@ -135,24 +164,24 @@ export class VerificationBin implements VerificationSet {
  * ```
  */
 export function parseVerificationBin(bytes: Uint8Array, path: string): VerificationBin {
-  const value = unpickle(bytes, { source: path, globals: binGlobals(path) });
+  const value = unpickle(bytes, { source: path, globals: binGlobals() });
   if (!Array.isArray(value) || value.length !== 2) {
-    throw new Error(`${path}: expected a pickled pair (bins, issame_list), found another structure`);
+    throw new VerificationBinError(path, "expected a pickled pair (bins, issame_list), found another structure");
   }
   const [bins, issame] = value;
   if (!Array.isArray(bins) || !Array.isArray(issame)) {
-    throw new Error(`${path}: expected (list of images, list of bool)`);
+    throw new VerificationBinError(path, "expected (list of images, list of bool)");
   }
   const images = bins.map((bin, i) => {
     if (bin instanceof Uint8Array) return bin;
     const raw = bin instanceof PickleObject ? numpyBytes(bin) : null;
     if (raw) return raw;
-    throw new Error(`${path}: image ${i} is not bytes (nor a uint8 numpy array)`);
+    throw new VerificationBinError(path, `image ${i} is not bytes (nor a uint8 numpy array)`);
   });
   const labels = issame.map((flag, i) => {
     if (typeof flag === "boolean") return flag;
     if (flag === 0 || flag === 1) return flag === 1;
-    throw new Error(`${path}: issame[${i}] is not a bool`);
+    throw new VerificationBinError(path, `issame[${i}] is not a bool`);
   });
   return new VerificationBin(path, images, labels);
 }
@@ -160,7 +189,8 @@ export function parseVerificationBin(bytes: Uint8Array, path: string): Verificat
 /**
  * Reads a verification `.bin` file (the whole file is read: these benchmarks are tens of megabytes).
  *
- * @throws {Error} Naming the file when it is missing, truncated, forbidden or malformed.
+ * @throws {VerificationBinError} Naming the file when it is missing or not `(bins, issame_list)`.
+ * @throws {PickleError} When its pickle is truncated, forbidden or malformed.
  * @example
  * ```ts
  * import { readVerificationBin } from "./verification_bin.ts";
@@ -173,7 +203,7 @@ export async function readVerificationBin(path: string): Promise<VerificationBin
     bytes = await Deno.readFile(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    throw new Error(`${path}: cannot read verification .bin (${reason})`, { cause: error });
+    throw new VerificationBinError(path, `cannot read verification .bin (${reason})`, { cause: error });
   }
   return parseVerificationBin(bytes, path);
 }

@@ -25,3 +25,5 @@ export * from "./calibration.ts";
 export * from "./table.ts";
 export * from "./scenarios.ts";
 export * from "./evaluate.ts";
+export * from "./landmark_cache.ts";
+export * from "./real_faces.ts";
