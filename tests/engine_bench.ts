@@ -35,7 +35,8 @@ function naiveConv2dBackpropFilter(
     backend: tf.KernelBackend;
   },
 ): tf.TensorInfo {
-  const { x, dy } = inputs;
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterShape,

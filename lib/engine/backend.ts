@@ -14,6 +14,27 @@ import "@tensorflow/tfjs-backend-cpu";
 // chained tensor methods) in the shared global registry.
 import "@tensorflow/tfjs";
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from "./kernels/mod.ts";
+import {
+  installThreadGate,
+  instantiateThreadedWasm,
+  MAX_WASM_THREADS,
+  releaseWasmWorkers,
+  type WasmModule,
+} from "./wasm_threads.ts";
+import { installLeanGradients } from "./gradients.ts";
+
+// Same gradients, a fraction of the peak memory: every engine of maskinv trains through it
+// (`MASKINV_LEAN_GRADIENTS=0` keeps TensorFlow.js's own back-propagation, e.g. to compare).
+installLeanGradients(envFlag("MASKINV_LEAN_GRADIENTS") !== "0");
+
+/** An environment variable, or undefined where it is unset or may not be read. */
+function envFlag(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Engines maskinv can run on; `auto` picks the fastest available one. */
 export type BackendPreference = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -41,6 +62,16 @@ export interface BackendInfo {
   readonly standInKernels: readonly string[];
 }
 
+/** Options of {@linkcode useBackend}. */
+export interface UseBackendOptions {
+  /**
+   * Threads of the `wasm` engine (XNNPACK's thread pool), 1 … 8. Default: the `MASKINV_THREADS` environment
+   * variable, else every logical core (at most 8). Fixed by the first activation of `wasm` in a process;
+   * later calls report the count in use.
+   */
+  threads?: number;
+}
+
 /** A requested engine cannot be used here; the message names what to install or change. */
 export class BackendUnavailableError extends Error {
   /** @param message What is missing and how to get it. */
@@ -59,7 +90,12 @@ let active: BackendInfo | undefined;
  * `tensorflow`, `webgpu` (real adapters only), `wasm`, `cpu` that works. An explicit engine that cannot
  * be used throws {@linkcode BackendUnavailableError}; there is never a silent fallback.
  *
+ * The `wasm` engine computes on several threads (tfjs-backend-wasm's threaded SIMD build, started with
+ * workers Deno can run); where that is impossible (no shared memory, no file access) it runs on one thread
+ * and {@linkcode BackendInfo.device} says why.
+ *
  * @param preference The engine to use, or `auto`.
+ * @param options Engine settings, e.g. the number of wasm threads.
  * @returns The active engine's description, as {@linkcode backendInfo} will return it.
  * @throws {BackendUnavailableError} When the requested engine is unknown or unavailable.
  * @example
@@ -69,7 +105,10 @@ let active: BackendInfo | undefined;
  * console.log(info.name, info.canTrain); // wasm true
  * ```
  */
-export async function useBackend(preference: BackendPreference | string = "auto"): Promise<BackendInfo> {
+export async function useBackend(
+  preference: BackendPreference | string = "auto",
+  options: UseBackendOptions = {},
+): Promise<BackendInfo> {
   let wanted = preference;
   if (wanted === "auto") {
     const fromEnv = Deno.env.get("MASKINV_BACKEND");
@@ -82,12 +121,12 @@ export async function useBackend(preference: BackendPreference | string = "auto"
     );
   }
   if (wanted !== "auto") {
-    active = await activate(wanted as Exclude<BackendPreference, "auto">);
+    active = await activate(wanted as Exclude<BackendPreference, "auto">, false, options);
     return active;
   }
   for (const candidate of ["tensorflow", "webgpu", "wasm", "cpu"] as const) {
     try {
-      active = await activate(candidate, true);
+      active = await activate(candidate, true, options);
       return active;
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;
@@ -113,14 +152,18 @@ export function backendInfo(): BackendInfo {
   return { name, device: name, threads: 1, canTrain: name !== "wasm", standInKernels: [] };
 }
 
-async function activate(name: Exclude<BackendPreference, "auto">, quiet = false): Promise<BackendInfo> {
+async function activate(
+  name: Exclude<BackendPreference, "auto">,
+  quiet: boolean,
+  options: UseBackendOptions,
+): Promise<BackendInfo> {
   switch (name) {
     case "tensorflow":
       return await activateTensorflow();
     case "webgpu":
       return await activateWebgpu(quiet);
     case "wasm":
-      return await activateWasm();
+      return await activateWasm(wantedThreads(options));
     case "cpu":
       await setBackend("cpu");
       // The cpu backend's first write advertises tfjs-node, which does not apply to Deno; maskinv's own
@@ -144,17 +187,62 @@ async function setBackend(name: string): Promise<void> {
   }
 }
 
-async function activateWasm(): Promise<BackendInfo> {
-  await import("@tensorflow/tfjs-backend-wasm");
+/** Threads asked for: the option, else `MASKINV_THREADS`, else every logical core; within 1 … 8. */
+function wantedThreads(options: UseBackendOptions): number {
+  const fromEnv = Deno.env.get("MASKINV_THREADS");
+  const requested = options.threads ??
+    (fromEnv != null && fromEnv !== "" ? Number(fromEnv) : navigator.hardwareConcurrency);
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new BackendUnavailableError(
+      `wasm: threads must be a positive integer, got ${options.threads ?? `MASKINV_THREADS="${fromEnv}"`}`,
+    );
+  }
+  return Math.min(requested, MAX_WASM_THREADS);
+}
+
+/** Why the wasm engine runs on one thread although more were asked for (empty when it does not). */
+let wasmThreadingProblem = "";
+/** The threaded Emscripten module behind the wasm backend, when maskinv started it. */
+let threadedModule: WasmModule | undefined;
+
+async function activateWasm(threads: number): Promise<BackendInfo> {
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  // The thread pool is created with the backend, once per process: only an uninitialised backend changes.
+  if (tf.findBackend("wasm") == null && threads > 1) {
+    try {
+      const module = await instantiateThreadedWasm(threads);
+      threadedModule = module;
+      wasm.setThreadsCount(threads);
+      tf.removeBackend("wasm");
+      tf.registerBackend("wasm", () => {
+        const backend = new wasm.BackendWasm(module as never);
+        releaseWasmWorkers(module);
+        return backend;
+      }, 2);
+      wasmThreadingProblem = "";
+    } catch (error) {
+      wasmThreadingProblem = `single-threaded: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
   await setBackend("wasm");
   // After initialisation, so that the kernels replaced here have run their own set-up (and can be restored).
   registerWasmTrainingKernels();
+  if (threadedModule != null && tf.findBackend("wasm") != null) {
+    installThreadGate(
+      threadedModule,
+      tf.getKernelsForBackend("wasm") as { kernelName: string; kernelFunc: (args: never) => unknown }[],
+      new Set(wasmTrainingKernelNames),
+    );
+  }
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-  const threaded = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
+  const actualThreads = Math.max(1, wasm.getThreadsCount());
+  const problem = actualThreads < threads && wasmThreadingProblem !== "" ? ` (${wasmThreadingProblem})` : "";
   return {
     name: "wasm",
-    device: cpuDescription(`WebAssembly XNNPACK${simd ? " SIMD" : ""}`),
-    threads: threaded ? navigator.hardwareConcurrency : 1,
+    device: cpuDescription(
+      `WebAssembly XNNPACK${simd ? " SIMD" : ""}, ${actualThreads} thread(s)${problem}`,
+    ),
+    threads: actualThreads,
     canTrain: true,
     standInKernels: wasmTrainingKernelNames,
   };

@@ -6,6 +6,8 @@
  */
 export * from "./backend.ts";
 export * from "./ops.ts";
+export * from "./profile.ts";
+export * from "./gradients.ts";
 export {
   composeKernels,
   type KernelCall,

@@ -5,6 +5,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, batchNormConfigs } from "./kernels/batch_norm.ts";
+import { PRELU_BACKWARD, preluConfigs } from "./kernels/prelu.ts";
+
+// The fused batch-norm and PReLU kernels (wasm: SIMD on the heap; cpu: plain loops); other engines use the
+// compositions below.
+for (const config of [...batchNormConfigs, ...preluConfigs]) {
+  if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+}
 
 /** Options of {@linkcode batchNormTrain}. */
 export interface BatchNormTrainOptions {
@@ -19,7 +27,9 @@ export interface BatchNormTrainOptions {
 }
 
 /**
- * Batch normalisation with batch statistics (training mode), over every axis but the last (channels):
+ * Batch normalisation with batch statistics (training mode), over every axis but the last (channels), as two
+ * fused kernels forward and two backward on the wasm and cpu engines (a composition of TensorFlow.js ops
+ * elsewhere):
  * `y = γ · (x − μ) / √(σ² + ε) + β`, with the textbook closed-form backward pass
  * `dx = γ/(m·√(σ²+ε)) · (m·dy − Σdy − x̂·Σ(dy·x̂))`, `dγ = Σ(dy·x̂)`, `dβ = Σdy`.
  *
@@ -30,6 +40,14 @@ export interface BatchNormTrainOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, batchNormConfigs } from "./kernels/batch_norm.ts";
+import { PRELU_BACKWARD, preluConfigs } from "./kernels/prelu.ts";
+
+// The fused batch-norm and PReLU kernels (wasm: SIMD on the heap; cpu: plain loops); other engines use the
+// compositions below.
+for (const config of [...batchNormConfigs, ...preluConfigs]) {
+  if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+}
  * import { batchNormTrain } from "./ops.ts";
  * const x = tf.tensor2d([[1, 2], [3, 6]]);
  * const y = batchNormTrain(x, tf.ones([2]), tf.zeros([2]));
@@ -48,6 +66,27 @@ export function batchNormTrain<T extends tf.Tensor>(
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, scale, offset] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
+    if (tf.getKernel(BATCH_NORM_FORWARD, tf.getBackend()) != null) {
+      // Two passes forward, two backward; only the input (alive anyway) is kept for the gradient.
+      const [value, mean, variance, invStd] = tf.engine().runKernel(
+        BATCH_NORM_FORWARD,
+        { x: input, gamma: scale, beta: offset },
+        { epsilon },
+      ) as tf.Tensor[];
+      options.onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
+      save([input, mean, invStd, scale]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, m, inverseStd, gammaSaved] = saved;
+          return tf.engine().runKernel(
+            BATCH_NORM_BACKWARD,
+            { dy, x: xs, mean: m, invStd: inverseStd, gamma: gammaSaved },
+            {},
+          ) as tf.Tensor[];
+        },
+      };
+    }
     const mean = tf.mean(input, axes);
     const centred = tf.sub(input, mean);
     const variance = tf.mean(tf.square(centred), axes);
@@ -70,4 +109,45 @@ export function batchNormTrain<T extends tf.Tensor>(
     };
   });
   return op(x, gamma, beta) as T;
+}
+
+/**
+ * PReLU with one slope per channel (the last axis), `y = x > 0 ? x : α·x`, with the closed-form gradient
+ * `dx = dy · (x > 0 ? 1 : α)`, `dα = Σ dy · min(x, 0)` (PyTorch's convention at `x = 0`): one fused kernel on
+ * the wasm and cpu engines, a composition of TensorFlow.js ops elsewhere.
+ *
+ * @param x Any rank, channels last.
+ * @param alpha Slopes, `[channels]`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { preluTrain } from "./ops.ts";
+ * const x = tf.tensor2d([[-2, 3]]);
+ * const alpha = tf.tensor1d([0.25, 0.25]);
+ * console.log(preluTrain(x, alpha).arraySync()); // [[-0.5, 3]]
+ * const [dx, da] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(preluTrain(a, b as tf.Tensor1D)))([x, alpha]);
+ * console.log(dx.arraySync(), da.arraySync()); // [[0.25, 1]] [-2, 0]
+ * ```
+ */
+export function preluTrain<T extends tf.Tensor>(x: T, alpha: tf.Tensor1D): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, slope] = args as tf.Tensor[];
+    const save = args[2] as tf.GradSaveFunc;
+    save([input, slope]);
+    return {
+      value: tf.prelu(input, slope),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, a] = saved;
+        if (tf.getKernel(PRELU_BACKWARD, tf.getBackend()) != null) {
+          return tf.engine().runKernel(PRELU_BACKWARD, { dy, x: xs, alpha: a }, {}) as tf.Tensor[];
+        }
+        const positive = tf.step(xs);
+        const dx = tf.mul(dy, tf.add(tf.mul(positive, tf.sub(1, a)), a));
+        const channels = a.shape[0];
+        const da = tf.sum(tf.reshape(tf.mul(dy, tf.minimum(xs, 0)), [-1, channels]), 0);
+        return [dx, da];
+      },
+    };
+  });
+  return op(x, alpha) as T;
 }

@@ -1,9 +1,9 @@
 /**
- * `DepthwiseConv2dNativeBackpropFilter` for the wasm backend (wasm has none).
+ * `DepthwiseConv2dNativeBackpropFilter` for the wasm backend (wasm has none), as one pass over the data.
  *
- * Each filter tap `(kh, kw)` of channel `c` (multiplier `m`) is one dot product between the strided input
- * window that tap reads and the output gradient of channel `c·M + m`. Channel-major layouts make every one
- * of those a row of a single batched matrix product: `[c, M, n·oh·ow] × [c, n·oh·ow, kh·kw]`.
+ * `dW[kh, kw, c, m] = Σ_{n,i,j} x[n, i·s + kh·d − pad, j·s + kw·d − pad, c] · dy[n, i, j, c·M + m]`: every
+ * output gradient value meets the `kh·kw` input values its filter taps read, straight from the wasm heap,
+ * with no im2col copies (which would be `kh·kw` times the size of `dy`). Sums are accumulated in float64.
  *
  * @module
  */
@@ -15,8 +15,9 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { composeKernels, type KernelArgs } from "./kernel_calls.ts";
-import { readWindow } from "./geometry.ts";
+import type { KernelArgs } from "./kernel_calls.ts";
+import { addressOf, floatView, wasmHeap, wasmMemory } from "./heap.ts";
+import { simdKernels } from "./simd.ts";
 
 function depthwiseBackpropFilter(
   args: KernelArgs<DepthwiseConv2dNativeBackpropFilterAttrs>,
@@ -35,53 +36,85 @@ function depthwiseBackpropFilter(
     true,
   );
   const [filterHeight, filterWidth, channels, multiplier] = filterShape;
-  const [n, outHeight, outWidth] = dy.shape;
-  const positions = n * outHeight * outWidth;
-  return composeKernels(backend, "wasm", ({ call }) => {
-    const window = readWindow(call, x, info);
-    const channelMajor = call("Transpose", { x: window }, { perm: [3, 0, 1, 2] }); // [c, n, rows, cols]
-    const [, , rows, cols] = channelMajor.shape;
-    const taps: TensorInfo[] = [];
-    for (let kh = 0; kh < filterHeight; kh++) {
-      for (let kw = 0; kw < filterWidth; kw++) {
-        const top = kh * info.dilationHeight;
-        const left = kw * info.dilationWidth;
-        const tap = call("StridedSlice", { x: channelMajor }, {
-          begin: [0, 0, top, left],
-          end: [
-            channels,
-            n,
-            Math.min(rows, top + (outHeight - 1) * info.strideHeight + 1),
-            Math.min(
-              cols,
-              left + (outWidth - 1) * info.strideWidth + 1,
-            ),
-          ],
-          strides: [1, 1, info.strideHeight, info.strideWidth],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        }); // [c, n, oh, ow]
-        taps.push(call("Reshape", { x: tap }, { shape: [channels, positions, 1] }));
+  const [batch, inHeight, inWidth] = x.shape;
+  const { outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const { top, left } = info.padInfo;
+  const outChannels = channels * multiplier;
+  const heap = wasmHeap(backend);
+  const out = heap.makeOutput([...filterShape], "float32");
+  const xs = floatView(heap, x);
+  const dys = floatView(heap, dy);
+  const sums = new Float64Array(filterHeight * filterWidth * outChannels);
+  const memory = wasmMemory(heap);
+  const kernels = memory != null && multiplier === 1 && channels % 4 === 0 && x.dtype === "float32"
+    ? simdKernels(memory)
+    : null;
+  if (kernels != null) {
+    // SIMD over channels, one image at a time into float32 sums, gathered in float64 across images.
+    const imageSums = heap.makeOutput([filterHeight * filterWidth * channels], "float32");
+    try {
+      const xBytes = inHeight * inWidth * channels * 4;
+      const dyBytes = outHeight * outWidth * channels * 4;
+      for (let b = 0; b < batch; b++) {
+        floatView(heap, imageSums).fill(0);
+        kernels.depthwiseFilterGradient(
+          addressOf(heap, x) + b * xBytes,
+          addressOf(heap, dy) + b * dyBytes,
+          addressOf(heap, imageSums),
+          inHeight,
+          inWidth,
+          channels,
+          outHeight,
+          outWidth,
+          strideHeight,
+          strideWidth,
+          top,
+          left,
+          filterHeight,
+          filterWidth,
+          dilationHeight,
+          dilationWidth,
+        );
+        const values = floatView(heap, imageSums);
+        for (let k = 0; k < values.length; k++) sums[k] += values[k];
+      }
+    } finally {
+      backend.disposeData(imageSums.dataId);
+    }
+    floatView(heap, out).set(sums);
+    return out;
+  }
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < outHeight; i++) {
+      for (let kh = 0; kh < filterHeight; kh++) {
+        const row = i * strideHeight + kh * dilationHeight - top;
+        if (row < 0 || row >= inHeight) continue;
+        const xRow = (b * inHeight + row) * inWidth;
+        for (let j = 0; j < outWidth; j++) {
+          const dyBase = ((b * outHeight + i) * outWidth + j) * outChannels;
+          for (let kw = 0; kw < filterWidth; kw++) {
+            const col = j * strideWidth + kw * dilationWidth - left;
+            if (col < 0 || col >= inWidth) continue;
+            const xBase = (xRow + col) * channels;
+            const sumBase = (kh * filterWidth + kw) * outChannels;
+            if (multiplier === 1) {
+              for (let c = 0; c < channels; c++) sums[sumBase + c] += xs[xBase + c] * dys[dyBase + c];
+            } else {
+              for (let c = 0; c < channels; c++) {
+                const value = xs[xBase + c];
+                const base = c * multiplier;
+                for (let m = 0; m < multiplier; m++) {
+                  sums[sumBase + base + m] += value * dys[dyBase + base + m];
+                }
+              }
+            }
+          }
+        }
       }
     }
-    const columns = taps.length === 1
-      ? taps[0]
-      : call("Concat", taps as unknown as Record<string, TensorInfo>, {
-        axis: 2,
-      }); // [c, positions, taps]
-    const grads = call("Reshape", { x: dy }, { shape: [positions, channels * multiplier] });
-    const gradsT = call("Transpose", { x: grads }, { perm: [1, 0] }); // [c·M, positions]
-    const gradsByChannel = call("Reshape", { x: gradsT }, { shape: [channels, multiplier, positions] });
-    const perChannel = call("BatchMatMul", { a: gradsByChannel, b: columns }, {
-      transposeA: false,
-      transposeB: false,
-    }); // [c, M, taps]
-    const tapsFirst = call("Transpose", { x: perChannel }, { perm: [2, 0, 1] }); // [taps, c, M]
-    return call("Reshape", { x: tapsFirst }, { shape: [filterHeight, filterWidth, channels, multiplier] });
-  });
+  }
+  floatView(heap, out).set(sums);
+  return out;
 }
 
 /** Kernel registration for `DepthwiseConv2dNativeBackpropFilter` on wasm. */

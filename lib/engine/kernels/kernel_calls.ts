@@ -24,6 +24,8 @@ export type KernelCall = (kernelName: string, inputs: NamedTensorInfoMap, attrs?
 export interface KernelScope {
   /** Calls a sibling kernel; the result is released automatically unless it is the composed result. */
   call: KernelCall;
+  /** Releases `info` (made directly on the backend) with the other intermediate results; returns it. */
+  track(info: TensorInfo): TensorInfo;
 }
 
 /**
@@ -56,9 +58,13 @@ export function composeKernels(
     made.push(info);
     return info;
   };
+  const track = (info: TensorInfo) => {
+    made.push(info);
+    return info;
+  };
   let result: TensorInfo | undefined;
   try {
-    result = body({ call });
+    result = body({ call, track });
     return result;
   } finally {
     for (const info of made) {

@@ -1,5 +1,9 @@
 /**
- * Gradient kernels the wasm backend lacks or runs slowly, composed from its fast XNNPACK kernels.
+ * Kernels the wasm backend lacks or runs slowly for training, built on its fast XNNPACK kernels: the
+ * convolution gradients (as GEMMs and sub-pixel convolutions), the depthwise filter gradient (one pass), and
+ * the forward kernels a training step leans on — `Slice` (without copying its whole input), `Sum`/`Mean` over
+ * leading axes (without a transpose), `Identity` (shared, not copied) and `BatchMatMul` (threaded GEMMs for
+ * transposed operands).
  *
  * @module
  */
@@ -8,6 +12,13 @@ import { conv2dBackpropFilterConfig } from "./conv2d_backprop_filter.ts";
 import { conv2dBackpropInputConfig } from "./conv2d_backprop_input.ts";
 import { depthwiseBackpropFilterConfig } from "./depthwise_backprop_filter.ts";
 import { depthwiseBackpropInputConfig } from "./depthwise_backprop_input.ts";
+import { sliceConfig } from "./slice.ts";
+import { meanConfig, sumConfig } from "./reduce.ts";
+import { identityConfig } from "./identity.ts";
+import { batchMatMulConfig } from "./batch_mat_mul.ts";
+import { conv2dConfig } from "./conv2d.ts";
+import { oneHotConfig } from "./one_hot.ts";
+import { rememberReplaced, replacedConfig } from "./registry.ts";
 
 export { composeKernels, type KernelCall, type KernelScope } from "./kernel_calls.ts";
 
@@ -17,14 +28,21 @@ const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2dBackpropInputConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
+  sliceConfig,
+  sumConfig,
+  meanConfig,
+  identityConfig,
+  batchMatMulConfig,
+  oneHotConfig,
+  conv2dConfig,
 ];
 
 /** Names of the kernels maskinv registers on the wasm backend. */
 export const wasmTrainingKernelNames: readonly string[] = WASM_TRAINING_KERNELS.map((k) => k.kernelName);
 
 /**
- * Registers maskinv's gradient kernels on the wasm backend, replacing any earlier registration (wasm's own
- * loop-based `Conv2DBackpropInput` included). Idempotent.
+ * Registers maskinv's wasm kernels, replacing any earlier registration (the package's own loop-based
+ * `Conv2DBackpropInput`, `Slice`, `Sum`, … included; the replaced ones stay available as fallbacks). Idempotent.
  *
  * @example
  * ```ts
@@ -40,15 +58,12 @@ export function registerWasmTrainingKernels(): void {
     const existing = getKernel(config.kernelName, "wasm");
     if (existing === config) continue;
     if (existing != null) {
-      replaced.set(config.kernelName, existing);
+      rememberReplaced(existing);
       unregisterKernel(config.kernelName, "wasm");
     }
     registerKernel(config);
   }
 }
-
-/** The wasm package's own kernels that {@linkcode registerWasmTrainingKernels} replaced. */
-const replaced = new Map<string, KernelConfig>();
 
 /**
  * Removes maskinv's wasm gradient kernels and puts back whatever the wasm package registered itself
@@ -68,7 +83,7 @@ export function unregisterWasmTrainingKernels(): void {
   for (const config of WASM_TRAINING_KERNELS) {
     if (getKernel(config.kernelName, "wasm") !== config) continue;
     unregisterKernel(config.kernelName, "wasm");
-    const original = replaced.get(config.kernelName);
+    const original = replacedConfig(config.kernelName, "wasm");
     if (original != null) registerKernel(original);
   }
 }
