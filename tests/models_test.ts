@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNormTrain, useBackend } from "../lib/engine/mod.ts";
+import { batchNormTrain, preluTrain, useBackend } from "../lib/engine/mod.ts";
 import {
   architectureName,
   CHECKPOINT_MANIFEST,
@@ -20,7 +20,6 @@ import {
   mobileFaceNetConfig,
   networkSpecs,
   networkState,
-  prelu,
   readNpy,
   restoreNetwork,
   saveCheckpoint,
@@ -137,7 +136,7 @@ Deno.test("closed-form batch-norm and PReLU gradients equal TensorFlow.js autodi
     });
     const alpha = tf.tensor1d([0.1, 0.25, -0.3, 0.5, 1, 0]);
     const p1 = tf.valueAndGrads((a: tf.Tensor, s: tf.Tensor) =>
-      tf.sum(tf.mul(prelu(a, s as tf.Tensor1D), upstream))
+      tf.sum(tf.mul(preluTrain(a, s as tf.Tensor1D), upstream))
     )([
       x,
       alpha,

@@ -11,12 +11,39 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic.ts";
+import { BadFileError } from "../util/errors.ts";
 import { architectureName, type FaceNetwork, type NetworkConfig, networkFromTensors } from "./network.ts";
 
 /** File name of a checkpoint's manifest. */
 export const CHECKPOINT_MANIFEST = "manifest.json";
 const FORMAT = "maskinv-checkpoint";
 const VERSION = 1;
+
+/**
+ * A checkpoint cannot be read: its manifest is missing or malformed, or its data file is missing, truncated
+ * or corrupt (size or SHA-256 mismatch); the message names the file and the problem.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointReadError, loadCheckpoint } from "./checkpoint.ts";
+ * try {
+ *   await loadCheckpoint(await Deno.makeTempDir());
+ * } catch (error) {
+ *   console.log(error instanceof CheckpointReadError); // true
+ * }
+ * ```
+ */
+export class CheckpointReadError extends BadFileError {
+  /**
+   * @param source The manifest or data file.
+   * @param reason What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "CheckpointReadError";
+  }
+}
 
 /** JSON-compatible values for checkpoint metadata. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -190,8 +217,8 @@ export async function isCheckpoint(directory: string): Promise<boolean> {
 /**
  * Reads a checkpoint; every tensor is new and owned by the caller.
  *
- * @throws {Error} Naming the file when the manifest is missing or malformed, the data file is missing,
- *   truncated or corrupt (size or SHA-256 mismatch).
+ * @throws {CheckpointReadError} Naming the file when the manifest is missing or malformed, the data file is
+ *   missing, truncated or corrupt (size or SHA-256 mismatch).
  * @example
  * ```ts
  * import { loadCheckpoint } from "./checkpoint.ts";
@@ -204,38 +231,39 @@ export async function isCheckpoint(directory: string): Promise<boolean> {
  */
 export async function loadCheckpoint(directory: string): Promise<LoadedCheckpoint> {
   const manifestPath = `${directory}/${CHECKPOINT_MANIFEST}`;
-  let manifest: Manifest;
+  let parsed: unknown;
   try {
-    manifest = JSON.parse(await Deno.readTextFile(manifestPath));
+    parsed = JSON.parse(await Deno.readTextFile(manifestPath));
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
       ? "not found (not a maskinv checkpoint)"
       : String(error);
-    throw new Error(`${manifestPath}: ${reason}`, { cause: error });
+    throw new CheckpointReadError(manifestPath, reason, { cause: error });
   }
-  if (manifest.format !== FORMAT || manifest.version !== VERSION) {
-    throw new Error(`${manifestPath}: not a ${FORMAT} version ${VERSION} manifest`);
-  }
+  const manifest = checkManifest(parsed, manifestPath);
   const dataPath = `${directory}/${manifest.data.file}`;
   let data: Uint8Array;
   try {
     data = await Deno.readFile(dataPath);
   } catch (error) {
-    throw new Error(`${dataPath}: cannot read the checkpoint's tensors (${error})`, { cause: error });
+    throw new CheckpointReadError(dataPath, `cannot read the checkpoint's tensors (${error})`, {
+      cause: error,
+    });
   }
   if (data.length !== manifest.data.bytes) {
-    throw new Error(
-      `${dataPath}: truncated or wrong file: ${data.length} bytes, the manifest says ${manifest.data.bytes}`,
+    throw new CheckpointReadError(
+      dataPath,
+      `truncated or wrong file: ${data.length} bytes, the manifest says ${manifest.data.bytes}`,
     );
   }
   if ((await sha256(data)) !== manifest.data.sha256) {
-    throw new Error(`${dataPath}: corrupt (SHA-256 mismatch)`);
+    throw new CheckpointReadError(dataPath, "corrupt (SHA-256 mismatch)");
   }
   const groups: Record<string, Map<string, tf.Tensor>> = {};
   for (const r of manifest.tensors) {
     const count = r.shape.reduce((a, b) => a * b, 1);
     if (r.offset + r.bytes > data.length || r.bytes !== count * 4) {
-      throw new Error(`${manifestPath}: bad byte range for ${r.group}/${r.name}`);
+      throw new CheckpointReadError(manifestPath, `bad byte range for ${r.group}/${r.name}`);
     }
     const copy = data.slice(r.offset, r.offset + r.bytes);
     const values = r.dtype === "int32" ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
@@ -243,6 +271,40 @@ export async function loadCheckpoint(directory: string): Promise<LoadedCheckpoin
   }
   groups.model ??= new Map();
   return { directory, architecture: manifest.architecture, groups, metadata: manifest.metadata ?? {} };
+}
+
+/** Checks the shape of a parsed manifest, so that a damaged one is an error naming it, not a crash. */
+function checkManifest(value: unknown, path: string): Manifest {
+  const fail = (reason: string): never => {
+    throw new CheckpointReadError(path, reason);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (!isObject(value)) return fail("not a JSON object");
+  if (value.format !== FORMAT || value.version !== VERSION) {
+    fail(`not a ${FORMAT} version ${VERSION} manifest`);
+  }
+  const data = value.data;
+  if (
+    !isObject(data) || typeof data.file !== "string" || !/^tensors-[A-Za-z0-9-]+\.bin$/.test(data.file) ||
+    !isCount(data.bytes) || typeof data.sha256 !== "string"
+  ) {
+    fail(`"data" must name a tensors-*.bin file in the same folder, with its size and SHA-256`);
+  }
+  if (!isObject(value.architecture)) fail(`"architecture" must be an object`);
+  if (value.metadata !== undefined && !isObject(value.metadata)) fail(`"metadata" must be an object`);
+  if (!Array.isArray(value.tensors)) return fail(`"tensors" must be a list`);
+  value.tensors.forEach((r: unknown, i: number) => {
+    if (
+      !isObject(r) || typeof r.group !== "string" || typeof r.name !== "string" ||
+      (r.dtype !== "float32" && r.dtype !== "int32") || !Array.isArray(r.shape) || !r.shape.every(isCount) ||
+      !isCount(r.offset) || !isCount(r.bytes)
+    ) {
+      fail(`tensor record ${i} must have group, name, dtype float32|int32, shape, offset and bytes`);
+    }
+  });
+  return value as unknown as Manifest;
 }
 
 /**

@@ -83,39 +83,6 @@ export function updateRunningStatistics(
 }
 
 /**
- * PReLU with one slope per channel (last axis): `max(x, 0) + a·min(x, 0)`, with the closed-form gradient
- * `dx = dy·(x > 0 ? 1 : a)`, `da = Σ dy·min(x, 0)` (as PyTorch, `x = 0` takes the slope). The backward pass
- * uses the step function `s = [x > 0]`: `dx = dy·(a + (1 − a)·s)`, `da = Σ dy·x·(1 − s)`, cheap elementwise
- * kernels everywhere (wasm's `Minimum` and `Select` are several times slower than `Step` and `Multiply`).
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import { prelu } from "./layers.ts";
- * prelu(tf.tensor2d([[-2, 3]]), tf.tensor1d([0.25, 0.25])).print(); // [[-0.5, 3]]
- * ```
- */
-export function prelu<T extends tf.Tensor>(x: T, alpha: tf.Tensor1D): T {
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, slope] = args as tf.Tensor[];
-    const save = args[2] as tf.GradSaveFunc;
-    save([input, slope]);
-    return {
-      value: tf.prelu(input, slope),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, a] = saved;
-        const positive = tf.step(xs);
-        const dx = tf.mul(dy, tf.add(tf.mul(positive, tf.sub(1, a)), a));
-        const axes = xs.shape.slice(0, -1).map((_, i) => i);
-        const da = tf.sum(tf.mul(tf.mul(dy, xs), tf.sub(1, positive)), axes);
-        return [dx, da];
-      },
-    };
-  });
-  return op(x, alpha) as T;
-}
-
-/**
  * 2-D convolution (NHWC input, HWIO filter) with PyTorch's symmetric zero padding `pad` on each side.
  *
  * TensorFlow.js' `same` pads stride-2 convolutions asymmetrically (0 before, 1 after); PyTorch's `padding=1`

@@ -12,13 +12,12 @@ import { Rng } from "../util/random.ts";
 import type { ForwardContext } from "./context.ts";
 import type { EmbedOptions, FaceEmbedder } from "./embedder.ts";
 import { IRESNET_LAYERS, type IResNetConfig, iresnetForward, iresnetSpecs } from "./iresnet.ts";
-import { batchNormTrain } from "../engine/mod.ts";
+import { batchNormTrain, preluTrain } from "../engine/mod.ts";
 import {
   batchNormInference,
   conv2d,
   dense,
   depthwiseConv2d,
-  prelu,
   TORCH_BATCH_NORM,
   updateRunningStatistics,
 } from "./layers.ts";
@@ -262,7 +261,7 @@ export class FaceNetwork implements FaceEmbedder {
             : undefined,
         });
       },
-      prelu: (name, x) => prelu(x, param(`${name}.weight`) as tf.Tensor1D),
+      prelu: (name, x) => preluTrain(x, param(`${name}.weight`) as tf.Tensor1D),
       dense: (name, x, bias) =>
         dense(
           x,

@@ -4,6 +4,33 @@
  *
  * @module
  */
+import { BadFileError } from "../util/errors.ts";
+
+/**
+ * A `.npy` file is missing, truncated or malformed, or holds what this reader does not support; the message
+ * names the file and the problem.
+ *
+ * @example
+ * ```ts
+ * import { NpyError, parseNpy } from "./npy.ts";
+ * try {
+ *   parseNpy(new Uint8Array(4), "a.npy");
+ * } catch (error) {
+ *   console.log(error instanceof NpyError); // true
+ * }
+ * ```
+ */
+export class NpyError extends BadFileError {
+  /**
+   * @param source The file.
+   * @param reason What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "NpyError";
+  }
+}
 
 /** A decoded `.npy` array, values widened or narrowed to float32 in C (row-major) order. */
 export interface NpyArray {
@@ -20,7 +47,7 @@ export interface NpyArray {
  *
  * @param bytes The file's contents.
  * @param source Names the file in errors.
- * @throws {Error} Naming `source` for a bad magic string, an unsupported dtype, Fortran order or truncation.
+ * @throws {NpyError} Naming `source` for a bad magic string, an unsupported dtype, Fortran order or truncation.
  * @example
  * ```ts
  * import { parseNpy } from "./npy.ts";
@@ -35,7 +62,7 @@ export interface NpyArray {
  */
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const fail = (reason: string): never => {
-    throw new Error(`${source}: ${reason}`);
+    throw new NpyError(source, reason);
   };
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) fail("not a .npy file (bad magic string)");
@@ -43,9 +70,11 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const major = bytes[6];
   let headerLength: number, offset: number;
   if (major === 1) [headerLength, offset] = [view.getUint16(8, true), 10];
-  else if (major === 2 || major === 3) [headerLength, offset] = [view.getUint32(8, true), 12];
+  else if ((major === 2 || major === 3) && bytes.length >= 12) {
+    [headerLength, offset] = [view.getUint32(8, true), 12];
+  } else if (major === 2 || major === 3) return fail("truncated header");
   else return fail(`unsupported .npy version ${major}`);
-  if (offset + headerLength > bytes.length) fail("truncated header");
+  if (offset > bytes.length || offset + headerLength > bytes.length) fail("truncated header");
   const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(
     bytes.subarray(offset, offset + headerLength),
   );
@@ -90,7 +119,7 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
 /**
  * Reads a `.npy` file.
  *
- * @throws {Error} Naming `path` when it is missing or malformed.
+ * @throws {NpyError} Naming `path` when it is missing or malformed.
  * @example
  * ```ts
  * import { readNpy } from "./npy.ts";
@@ -106,7 +135,7 @@ export async function readNpy(path: string): Promise<NpyArray> {
   try {
     bytes = await Deno.readFile(path);
   } catch (error) {
-    throw new Error(`${path}: cannot read (${error instanceof Error ? error.message : error})`, {
+    throw new NpyError(path, `cannot read (${error instanceof Error ? error.message : error})`, {
       cause: error,
     });
   }

@@ -13,7 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { isPickleTuple, PickleObject, type PickleValue, unpickle } from "../data/pickle.ts";
+import { isPickleTuple, PickleGlobal, PickleObject, type PickleValue, unpickle } from "../data/pickle.ts";
 import { type IResNetConfig, iresnetFeatureSize } from "./iresnet.ts";
 import { mobileFaceNetConfig } from "./mobilefacenet.ts";
 import {
@@ -25,6 +25,35 @@ import {
 } from "./network.ts";
 import { sizeOf, type TorchLayout } from "./params.ts";
 import { openZip } from "./zip.ts";
+import { BadFileError } from "../util/errors.ts";
+
+/**
+ * A PyTorch checkpoint is not a `torch.save` `state_dict` maskinv can read (legacy format, no `data.pkl`,
+ * missing or short storages, tensors outside their storage, an unsupported storage type); the message names
+ * the file and the problem. Broken archives are {@linkcode ZipError}s and forbidden pickles
+ * {@linkcode PickleError}s — all three are {@linkcode BadFileError}s.
+ *
+ * @example
+ * ```ts
+ * import { readTorchStateDict, TorchCheckpointError } from "./torch_import.ts";
+ * try {
+ *   await readTorchStateDict(new Uint8Array([0x80, 2, 0x4e, 0x2e]), "old.pth");
+ * } catch (error) {
+ *   console.log(error instanceof TorchCheckpointError); // true: a legacy (pre-ZIP) file
+ * }
+ * ```
+ */
+export class TorchCheckpointError extends BadFileError {
+  /**
+   * @param source The file (or file and tensor).
+   * @param reason What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "TorchCheckpointError";
+  }
+}
 
 /** One tensor of a PyTorch `state_dict`, in PyTorch's layout, as float32. */
 export interface TorchTensor {
@@ -66,8 +95,9 @@ interface TensorRef {
  *
  * @param bytes The file's contents.
  * @param source Names the file in errors.
- * @throws {Error} For a legacy (pre-1.6) file, a forbidden pickle global, a missing storage, an unsupported
- *   storage type or a truncated file; every message names `source`.
+ * @throws {TorchCheckpointError} For a legacy (pre-1.6) file, a missing storage, an unsupported storage type
+ *   or a tensor outside its storage; {@linkcode ZipError} for a truncated or corrupt archive;
+ *   {@linkcode PickleError} for a forbidden or malformed `data.pkl`. Every message names `source`.
  * @example
  * ```ts
  * import { readTorchStateDict } from "./torch_import.ts";
@@ -83,22 +113,27 @@ export async function readTorchStateDict(
   source: string,
 ): Promise<Map<string, TorchTensor>> {
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
-    throw new Error(
-      `${source}: a legacy torch.save file (PyTorch < 1.6, not a ZIP archive); re-save it with ` +
+    throw new TorchCheckpointError(
+      source,
+      "a legacy torch.save file (PyTorch < 1.6, not a ZIP archive); re-save it with " +
         "torch.save(state_dict, path) from PyTorch >= 1.6",
     );
   }
   const zip = openZip(bytes, source);
   const pklName = [...zip.entries.keys()].find((n) => n.endsWith("/data.pkl") || n === "data.pkl");
-  if (pklName == null) throw new Error(`${source}: no data.pkl inside; not a torch.save checkpoint`);
+  if (pklName == null) {
+    throw new TorchCheckpointError(source, "no data.pkl inside; not a torch.save checkpoint");
+  }
   const root = pklName.slice(0, pklName.length - "data.pkl".length);
   const byteorder = zip.entries.has(`${root}byteorder`)
     ? new TextDecoder().decode(await zip.read(`${root}byteorder`)).trim()
     : "little";
-  if (byteorder !== "little") throw new Error(`${source}: big-endian checkpoints are not supported`);
+  if (byteorder !== "little") {
+    throw new TorchCheckpointError(source, "big-endian checkpoints are not supported");
+  }
 
   const storageGlobal = (name: string) => () => {
-    throw new Error(`${source}: torch.${name} must not be called`);
+    throw new Error(`torch.${name} must not be called`);
   };
   const globals: Record<string, (args: PickleValue[]) => PickleValue> = {
     "collections.OrderedDict": (args) => {
@@ -112,8 +147,11 @@ export async function readTorchStateDict(
     "torch._utils._rebuild_tensor_v2": (args) => {
       const [storage, offset, size, stride] = args;
       const ref = storage instanceof PickleObject ? storage.payload as StorageRef | undefined : undefined;
-      if (ref == null || typeof offset !== "number" || !isIntList(size) || !isIntList(stride)) {
-        throw new Error(`${source}: malformed _rebuild_tensor_v2 arguments`);
+      if (
+        ref == null || !isCount(offset) || !isIntList(size) || !isIntList(stride) ||
+        size.length !== stride.length || !size.every(isCount) || !stride.every(isCount)
+      ) {
+        throw new Error("malformed arguments (storage, offset ≥ 0, sizes ≥ 0, strides ≥ 0 of equal length)");
       }
       const tensor = new PickleObject("torch.Tensor", []);
       tensor.payload = { storage: ref, offset, shape: size, stride } satisfies TensorRef;
@@ -131,11 +169,13 @@ export async function readTorchStateDict(
     persistentLoad: (pid) => {
       // ('storage', torch.FloatStorage, key, location, numel)
       if (!isPickleTuple(pid) || pid[0] !== "storage" || typeof pid[2] !== "string") {
-        throw new Error(`${source}: unexpected persistent id`);
+        throw new Error("unexpected persistent id (expected ('storage', type, key, location, size))");
       }
-      const typeGlobal = pid[1] as { name?: string };
-      const type = typeof typeGlobal?.name === "string" ? typeGlobal.name : "";
-      if (!(type in STORAGE_TYPES)) throw new Error(`${source}: unsupported storage type ${type}`);
+      const typeGlobal = pid[1];
+      const type = typeGlobal instanceof PickleGlobal ? typeGlobal.name : "";
+      if (!Object.hasOwn(STORAGE_TYPES, type)) {
+        throw new Error(`unsupported storage type ${type || "(none)"}`);
+      }
       const storage = new PickleObject("torch.Storage", []);
       storage.payload = { type, key: pid[2] } satisfies StorageRef;
       return storage;
@@ -147,7 +187,9 @@ export async function readTorchStateDict(
   if (dict instanceof Map && !hasTensors(dict) && dict.get("state_dict") instanceof Map) {
     dict = dict.get("state_dict")!;
   }
-  if (!(dict instanceof Map)) throw new Error(`${source}: data.pkl holds no state_dict (dict of tensors)`);
+  if (!(dict instanceof Map)) {
+    throw new TorchCheckpointError(source, "data.pkl holds no state_dict (dict of tensors)");
+  }
 
   const storages = new Map<string, Uint8Array>();
   const out = new Map<string, TorchTensor>();
@@ -160,17 +202,19 @@ export async function readTorchStateDict(
     let bytesOfStorage = storages.get(ref.storage.key);
     if (bytesOfStorage == null) {
       const name = `${root}data/${ref.storage.key}`;
-      if (!zip.entries.has(name)) throw new Error(`${source}: storage ${name} of ${key} is missing`);
+      if (!zip.entries.has(name)) {
+        throw new TorchCheckpointError(source, `storage ${name} of ${key} is missing`);
+      }
       bytesOfStorage = await zip.read(name);
       storages.set(ref.storage.key, bytesOfStorage);
     }
     out.set(key, {
       shape: ref.shape,
       storage: ref.storage.type,
-      data: gather(bytesOfStorage, ref, `${source}: ${key}`),
+      data: gather(bytesOfStorage, ref, source, key),
     });
   }
-  if (out.size === 0) throw new Error(`${source}: the state_dict holds no tensors`);
+  if (out.size === 0) throw new TorchCheckpointError(source, "the state_dict holds no tensors");
   return out;
 }
 
@@ -183,20 +227,30 @@ function isIntList(value: PickleValue): value is number[] {
   return Array.isArray(value) && value.every((v) => Number.isInteger(v));
 }
 
-/** Copies a (possibly strided) tensor out of its storage bytes into a dense float32 array. */
-function gather(storage: Uint8Array, ref: TensorRef, what: string): Float32Array {
+function isCount(value: PickleValue): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Copies a (possibly strided) tensor out of its storage bytes into a dense float32 array. The tensor must lie
+ * inside its storage and have no more elements than it (no overlapping strides), checked before allocating.
+ */
+function gather(storage: Uint8Array, ref: TensorRef, source: string, key: string): Float32Array {
   const width = STORAGE_TYPES[ref.storage.type];
   const view = new DataView(storage.buffer, storage.byteOffset, storage.byteLength);
+  const values = Math.floor(storage.length / width);
   const count = sizeOf(ref.shape);
-  const out = new Float32Array(count);
-  if (count === 0) return out;
+  if (count === 0) return new Float32Array(0);
   let last = ref.offset;
   for (let d = 0; d < ref.shape.length; d++) last += (ref.shape[d] - 1) * ref.stride[d];
-  if ((last + 1) * width > storage.length) {
-    throw new Error(
-      `${what}: storage holds ${storage.length / width} values, the tensor reaches element ${last}`,
+  if (!(last < values) || count > values) {
+    throw new TorchCheckpointError(
+      source,
+      `${key}: shape [${ref.shape}] with strides [${ref.stride}] from offset ${ref.offset} needs ` +
+        `${count} values up to element ${last}, but its storage holds ${values}`,
     );
   }
+  const out = new Float32Array(count);
   const read = (element: number): number => {
     const at = element * width;
     switch (ref.storage.type) {
@@ -244,7 +298,7 @@ function halfToFloat(h: number): number {
  * Works out the architecture of a `state_dict`: an insightface iResNet (blocks per stage, widths, embedding
  * size and input size from the `fc` width) or maskinv's MobileFaceNet layout.
  *
- * @throws {Error} When the keys match neither family.
+ * @throws {TorchCheckpointError} When the keys match neither family.
  * @example
  * ```ts
  * import { inferArchitecture } from "./torch_import.ts";
@@ -262,7 +316,7 @@ export function inferArchitecture(
 ): NetworkConfig {
   const shape = (key: string): readonly number[] => {
     const s = shapes.get(key);
-    if (s == null) throw new Error(`${source}: cannot tell the architecture: no tensor ${key}`);
+    if (s == null) throw new TorchCheckpointError(source, `cannot tell the architecture: no tensor ${key}`);
     return s;
   };
   if (shapes.has("body.0.0.weight")) {
@@ -275,7 +329,7 @@ export function inferArchitecture(
       return blocks;
     }) as unknown as [number, number, number, number];
     if (layers.some((n) => n === 0)) {
-      throw new Error(`${source}: an iResNet stage has no blocks ([${layers}])`);
+      throw new TorchCheckpointError(source, `an iResNet stage has no blocks ([${layers}])`);
     }
     const widths = [1, 2, 3, 4].map((stage) => shape(`layer${stage}.0.conv1.weight`)[0]) as unknown as [
       number,
@@ -286,7 +340,9 @@ export function inferArchitecture(
     const embeddingSize = shape("features.weight")[0];
     const cells = shape("fc.weight")[1] / widths[3];
     const side = Math.round(Math.sqrt(cells));
-    if (side * side !== cells) throw new Error(`${source}: fc.weight does not fit a square input`);
+    if (side * side !== cells) {
+      throw new TorchCheckpointError(source, `fc.weight does not fit a square input`);
+    }
     const config: IResNetConfig = {
       kind: "iresnet",
       layers,
@@ -295,11 +351,14 @@ export function inferArchitecture(
       inputSize: [side * 16, side * 16],
       dropout: 0,
     };
-    if (iresnetFeatureSize(config)[0] !== side) throw new Error(`${source}: cannot infer the input size`);
+    if (iresnetFeatureSize(config)[0] !== side) {
+      throw new TorchCheckpointError(source, `cannot infer the input size`);
+    }
     return config;
   }
-  throw new Error(
-    `${source}: neither an insightface iResNet nor a MobileFaceNet state_dict (no conv1/body.0 keys)`,
+  throw new TorchCheckpointError(
+    source,
+    `neither an insightface iResNet nor a MobileFaceNet state_dict (no conv1/body.0 keys)`,
   );
 }
 
@@ -335,7 +394,7 @@ export interface TorchImportOptions {
 /**
  * Builds a {@linkcode FaceNetwork} from a decoded `state_dict`.
  *
- * @throws {Error} Naming `source`, the architecture and the keys when tensors are missing, unexpected or of the
+ * @throws {TorchCheckpointError} Naming `source`, the architecture and the keys when tensors are missing, unexpected or of the
  *   wrong shape.
  * @example
  * ```ts
@@ -365,8 +424,9 @@ export function networkFromStateDict(
   if (missing.length > 0 || unexpected.length > 0) {
     const list = (keys: string[]) =>
       keys.slice(0, 8).join(", ") + (keys.length > 8 ? `, … (${keys.length})` : "");
-    throw new Error(
-      `${source}: does not match ${name}` + (missing.length > 0 ? `; missing: ${list(missing)}` : "") +
+    throw new TorchCheckpointError(
+      source,
+      `does not match ${name}` + (missing.length > 0 ? `; missing: ${list(missing)}` : "") +
         (unexpected.length > 0 ? `; unexpected: ${list(unexpected)}` : ""),
     );
   }
@@ -374,11 +434,22 @@ export function networkFromStateDict(
   try {
     for (const spec of specs) {
       const t = stateDict.get(spec.name)!;
-      const value = toMaskinvLayout(t, spec.layout);
+      let value: tf.Tensor;
+      try {
+        value = toMaskinvLayout(t, spec.layout);
+      } catch (error) {
+        throw new TorchCheckpointError(
+          source,
+          `${spec.name} has PyTorch shape [${t.shape}], which does not fit ${name} (needs [${spec.shape}] ` +
+            `in maskinv's layout)`,
+          { cause: error },
+        );
+      }
       converted.set(spec.name, value);
       if (value.shape.join() !== spec.shape.join()) {
-        throw new Error(
-          `${source}: ${spec.name} has PyTorch shape [${t.shape}], which does not fit ${name} (needs [${spec.shape}] ` +
+        throw new TorchCheckpointError(
+          source,
+          `${spec.name} has PyTorch shape [${t.shape}], which does not fit ${name} (needs [${spec.shape}] ` +
             `in maskinv's layout)`,
         );
       }
@@ -411,7 +482,7 @@ export async function importTorchCheckpoint(
   try {
     bytes = await Deno.readFile(path);
   } catch (error) {
-    throw new Error(`${path}: cannot read (${error instanceof Error ? error.message : error})`, {
+    throw new TorchCheckpointError(path, `cannot read (${error instanceof Error ? error.message : error})`, {
       cause: error,
     });
   }

@@ -5,6 +5,33 @@
  *
  * @module
  */
+import { BadFileError } from "../util/errors.ts";
+
+/**
+ * A ZIP archive is truncated or malformed, or an entry is missing, corrupt or not what its header declares;
+ * the message names the archive (and entry) and the problem.
+ *
+ * @example
+ * ```ts
+ * import { openZip, ZipError } from "./zip.ts";
+ * try {
+ *   openZip(new Uint8Array(10), "tiny.zip");
+ * } catch (error) {
+ *   console.log(error instanceof ZipError); // true
+ * }
+ * ```
+ */
+export class ZipError extends BadFileError {
+  /**
+   * @param source The archive.
+   * @param reason What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "ZipError";
+  }
+}
 
 /** One file inside a ZIP archive. */
 export interface ZipEntry {
@@ -43,7 +70,8 @@ const LOCAL = 0x04034b50;
  *
  * @param bytes The whole archive.
  * @param source Names the archive in errors (a file path).
- * @throws {Error} When the archive is truncated or malformed, naming `source`.
+ * @throws {ZipError} When the archive is truncated or malformed, naming `source`; its `read` throws
+ *   {@linkcode ZipError} too.
  * @example
  * ```ts
  * import { openZip } from "./zip.ts";
@@ -55,8 +83,8 @@ const LOCAL = 0x04034b50;
  */
 export function openZip(bytes: Uint8Array, source: string): ZipArchive {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const fail = (reason: string): never => {
-    throw new Error(`${source}: ${reason}`);
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new ZipError(source, reason, { cause });
   };
   let eocd = -1;
   for (let p = bytes.length - 22; p >= Math.max(0, bytes.length - 22 - 65535); p--) {
@@ -73,20 +101,23 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
     const locator = eocd - 20;
     if (locator < 0 || view.getUint32(locator, true) !== ZIP64_LOCATOR) fail("ZIP64 locator missing");
     const record = toNumber(view.getBigUint64(locator + 8, true), source);
-    if (record + 56 > bytes.length || view.getUint32(record, true) !== ZIP64_EOCD) {
+    if (record + 56 > eocd || view.getUint32(record, true) !== ZIP64_EOCD) {
       fail("ZIP64 record missing");
     }
     count = toNumber(view.getBigUint64(record + 32, true), source);
     cdSize = toNumber(view.getBigUint64(record + 40, true), source);
     cdOffset = toNumber(view.getBigUint64(record + 48, true), source);
   }
-  if (cdOffset + cdSize > bytes.length) {
+  if (cdOffset + cdSize > eocd) {
     fail("truncated: the central directory lies beyond the end of the file");
   }
   const entries = new Map<string, ZipEntry>();
   let p = cdOffset;
+  // Every central directory entry takes at least 46 bytes: a count beyond that is a lie, found before looping.
+  if (count * 46 > cdSize) fail(`corrupt central directory: ${count} entries cannot fit in ${cdSize} bytes`);
+  const cdEnd = cdOffset + cdSize;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > bytes.length || view.getUint32(p, true) !== CENTRAL) {
+    if (p + 46 > cdEnd || view.getUint32(p, true) !== CENTRAL) {
       fail(`corrupt central directory entry ${i}`);
     }
     const method = view.getUint16(p + 10, true);
@@ -97,6 +128,9 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
     const extraLength = view.getUint16(p + 30, true);
     const commentLength = view.getUint16(p + 32, true);
     let localHeaderOffset = view.getUint32(p + 42, true);
+    if (p + 46 + nameLength + extraLength + commentLength > cdEnd) {
+      fail(`corrupt central directory entry ${i}: its name and extra fields run past the directory`);
+    }
     const name = new TextDecoder().decode(bytes.subarray(p + 46, p + 46 + nameLength));
     // ZIP64 extended information: 8-byte values for exactly the fields saturated at 0xffffffff, in order.
     let e = p + 46 + nameLength;
@@ -104,9 +138,11 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
     while (e + 4 <= extraEnd) {
       const id = view.getUint16(e, true);
       const length = view.getUint16(e + 2, true);
+      if (e + 4 + length > extraEnd) fail(`corrupt extra field in central directory entry ${i}`);
       if (id === 0x0001) {
         let q = e + 4;
         const next = () => {
+          if (q + 8 > e + 4 + length) fail(`ZIP64 extra field of "${name}" is too short`);
           const value = toNumber(view.getBigUint64(q, true), source);
           q += 8;
           return value;
@@ -122,38 +158,74 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
   }
   const read = async (name: string): Promise<Uint8Array> => {
     const entry = entries.get(name);
-    if (entry == null) fail(`no entry "${name}"`);
-    const at = entry!.localHeaderOffset;
+    if (entry == null) return fail(`no entry "${name}"`);
+    const at = entry.localHeaderOffset;
     if (at + 30 > bytes.length || view.getUint32(at, true) !== LOCAL) {
       fail(`corrupt local header of "${name}"`);
     }
     const start = at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
-    const end = start + entry!.compressedSize;
+    const end = start + entry.compressedSize;
     if (end > bytes.length) fail(`truncated: entry "${name}" ends beyond the end of the file`);
     const stored = bytes.subarray(start, end);
     let data: Uint8Array;
-    if (entry!.method === 0) data = stored;
-    else if (entry!.method === 8) data = await inflateRaw(stored);
-    else data = fail(`entry "${name}" uses unsupported compression method ${entry!.method}`);
-    if (data.length !== entry!.size) {
-      fail(`entry "${name}" has ${data.length} bytes, expected ${entry!.size}`);
+    if (entry.method === 0) data = stored;
+    else if (entry.method === 8) {
+      data = await inflateRaw(
+        stored,
+        entry.size,
+        (reason, cause) => fail(`entry "${name}" ${reason}`, cause),
+      );
+    } else data = fail(`entry "${name}" uses unsupported compression method ${entry.method}`);
+    if (data.length !== entry.size) {
+      fail(`entry "${name}" has ${data.length} bytes, expected ${entry.size}`);
     }
-    if (crc32(data) !== entry!.crc32) fail(`entry "${name}" is corrupt (CRC-32 mismatch)`);
+    if (crc32(data) !== entry.crc32) fail(`entry "${name}" is corrupt (CRC-32 mismatch)`);
     return data;
   };
   return { source, entries, read };
 }
 
 function toNumber(value: bigint, source: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${source}: ZIP64 value too large`);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipError(source, "ZIP64 value too large");
   return Number(value);
 }
 
-async function inflateRaw(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+/**
+ * Inflates a raw deflate stream, stopping as soon as it yields more than the `expected` bytes its header
+ * declares (a deflate bomb gets no further than that).
+ */
+async function inflateRaw(
+  data: Uint8Array,
+  expected: number,
+  fail: (reason: string, cause?: unknown) => never,
+): Promise<Uint8Array> {
+  const reader = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
     new DecompressionStream("deflate-raw"),
-  );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  ).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > expected) {
+        await reader.cancel().catch(() => {});
+        return fail(`inflates to more than the ${expected} bytes its header declares`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof ZipError) throw error;
+    return fail(`is not valid deflate data (${error instanceof Error ? error.message : error})`, error);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 let crcTable: Uint32Array | undefined;
