@@ -29,7 +29,8 @@ const { values: args, positionals } = parseArgs({
 });
 
 function run(command: string, commandArgs: string[], options: Deno.CommandOptions = {}): Deno.CommandOutput {
-  return new Deno.Command(command, { args: commandArgs, stdout: "piped", stderr: "piped", ...options }).outputSync();
+  return new Deno.Command(command, { args: commandArgs, stdout: "piped", stderr: "piped", ...options })
+    .outputSync();
 }
 
 function jupyterAvailable(): boolean {
@@ -61,10 +62,12 @@ function ensureJupyter(): boolean {
 }
 
 const notebookDir = new URL("../notebooks/", import.meta.url).pathname;
-const notebooks = positionals.length > 0 ? positionals.map((p) => Deno.realPathSync(p)) : [...Deno.readDirSync(notebookDir)]
-  .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
-  .map((e) => `${notebookDir}${e.name}`)
-  .sort();
+const notebooks = positionals.length > 0
+  ? positionals.map((p) => Deno.realPathSync(p))
+  : [...Deno.readDirSync(notebookDir)]
+    .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+    .map((e) => `${notebookDir}${e.name}`)
+    .sort();
 
 if (notebooks.length === 0) {
   console.log("notebooks: no notebooks to execute");
@@ -95,7 +98,8 @@ interface NotebookCell {
   outputs?: unknown[];
 }
 
-const SHARED_DATA_NOTE = "[output not stored in the repository: it shows material from ../shared (real faces or the " +
+const SHARED_DATA_NOTE =
+  "[output not stored in the repository: it shows material from ../shared (real faces or the " +
   "CC BY-NC MaskInv template) that may not be redistributed; run the notebook to see it]\n";
 
 /** Replaces the outputs of `shared-data` cells by a note, atomically. */
@@ -137,7 +141,9 @@ for (const path of notebooks) {
   } else {
     failed++;
     const stderr = new TextDecoder().decode(result.stderr);
-    console.error(`notebooks: FAILED ${name} after ${seconds} s\n${stderr.split("\n").slice(-60).join("\n")}`);
+    console.error(
+      `notebooks: FAILED ${name} after ${seconds} s\n${stderr.split("\n").slice(-60).join("\n")}`,
+    );
   }
 }
 await Deno.remove(outDir, { recursive: true }).catch(() => {});
