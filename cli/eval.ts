@@ -15,6 +15,8 @@
  *   --backend NAME         auto (default), tensorflow, webgpu, wasm or cpu
  *   --batch N              views embedded per call (default 32)
  *   --no-flip              no flip-sum test-time augmentation
+ *   --skip-bad             leave images that are not decodable (truncated, corrupt, empty, oversized) and
+ *                          their pairs out, and list them; default: the first one stops the evaluation
  *
  *   Real faces (MFR2: real masks; ORL: grey photos, all pairs):
  *   --fallback mean|none   faces without landmarks: align with the mean landmarks and report them (default),
@@ -44,9 +46,12 @@ import {
   Orl,
   type Pixels,
   readVerificationBin,
+  skipBadImages,
+  type SkippedImage,
   SyntheticFaces,
   type VerificationSet,
 } from "../lib/data/mod.ts";
+import { decodeImage } from "../lib/image/mod.ts";
 import { backendInfo, useBackend } from "../lib/engine/mod.ts";
 import { loadTemplateFolder, type MaskTemplate, readPaperTemplate } from "../lib/masks/mod.ts";
 import {
@@ -89,7 +94,7 @@ import {
   writeFigureHtml,
   writeFigurePng,
 } from "../lib/plots/mod.ts";
-import { writeTextFileAtomic } from "../lib/util/mod.ts";
+import { BadFileError, writeTextFileAtomic } from "../lib/util/mod.ts";
 
 const USAGE =
   "usage: deno task eval -- --model <checkpoint dir | .pth | npm:mobilefacenet | npm:mobileface> " +
@@ -128,6 +133,7 @@ try {
       backend: { type: "string", default: "auto" },
       batch: { type: "string", default: "32" },
       "no-flip": { type: "boolean", default: false },
+      "skip-bad": { type: "boolean", default: false },
       fallback: { type: "string", default: "mean" },
       cache: { type: "string" },
       "no-cache": { type: "boolean", default: false },
@@ -170,6 +176,7 @@ if (args.fallback !== "mean" && args.fallback !== "none") usage(`--fallback must
 const fallback = args.fallback as "mean" | "none";
 const compareSynthetic = args["compare-synthetic"] || mfr2Task;
 const cacheDir = args["no-cache"] ? null : (args.cache ?? DEFAULT_CACHE);
+const skipBad = args["skip-bad"];
 
 // ------------------------------------------------------------------------------------------- the data
 
@@ -237,12 +244,32 @@ function countsOf(scenarios: Scenarios): Record<string, ScenarioCounts> {
 
 interface Prepared {
   description: Record<string, unknown>;
+  /** Images left out with --skip-bad (and how many pairs went with them). */
+  skippedImages: { images: SkippedImage[]; pairs: number };
   scenarios: Scenarios;
   views: (view: ViewKey) => Pixels | Promise<Pixels>;
   alignment: AlignmentSummary | null;
   excludedPairs: ExcludedPair[];
   maskVariant: string | null;
   shift: { design: MaskShiftDesign; views: (view: ViewKey) => Promise<Pixels> } | null;
+}
+
+/** Unreadable photos found by the alignment: fatal unless --skip-bad, then reported like other skips. */
+function unreadable(summary: AlignmentSummary, pairsLeftOut: number): Prepared["skippedImages"] {
+  const images = summary.problems.filter((p) => p.reason === "unreadable").map((p) => ({
+    index: p.image,
+    name: p.name,
+    reason: p.message,
+  }));
+  if (images.length > 0 && !skipBad) {
+    throw new BadFileError(
+      images[0].name,
+      `${images[0].reason.replace(`${images[0].name}: `, "")}` +
+        (images.length > 1 ? ` (and ${images.length - 1} more unreadable images)` : "") +
+        "; --skip-bad leaves unreadable images and their pairs out and lists them",
+    );
+  }
+  return { images, pairs: pairsLeftOut };
 }
 
 async function prepare(): Promise<Prepared> {
@@ -260,7 +287,15 @@ async function prepare(): Promise<Prepared> {
       const design = maskShiftDesign(mfr2, (i) => prepared.aligned.faces[i] !== null, variants);
       shift = { design, views: alignedFaceViews(prepared.aligned.faces, appliers) };
     }
+    const unreadableImages = new Set(
+      prepared.aligned.summary.problems.filter((p) => p.reason === "unreadable").map((p) => p.image),
+    );
+    const skippedImages = unreadable(
+      prepared.aligned.summary,
+      mfr2.pairs.filter((p) => unreadableImages.has(p.first) || unreadableImages.has(p.second)).length,
+    );
     return {
+      skippedImages,
       description: {
         kind,
         source: dataArg,
@@ -291,7 +326,15 @@ async function prepare(): Promise<Prepared> {
     const variant = needMasks ? maskVariant(appliers) : null;
     const excludedPairs = orl.pairs.length - usable.length;
     if (excludedPairs > 0) console.error(`eval: ${excludedPairs} ORL pairs left out (unaligned faces)`);
+    const unreadableImages = new Set(
+      aligned.summary.problems.filter((p) => p.reason === "unreadable").map((p) => p.image),
+    );
+    const skippedImages = unreadable(
+      aligned.summary,
+      orl.pairs.filter((p) => unreadableImages.has(p.first) || unreadableImages.has(p.second)).length,
+    );
     return {
+      skippedImages,
       description: {
         kind,
         source: dataArg,
@@ -333,10 +376,20 @@ async function prepare(): Promise<Prepared> {
       pairs: faces.pairs.length,
     };
   }
+  let skippedImages: Prepared["skippedImages"] = { images: [], pairs: 0 };
+  if (skipBad) {
+    const screened = await skipBadImages(set, {
+      decode: (bytes, name) => decodeImage(bytes, name),
+      progress: "auto",
+    });
+    set = screened.set;
+    skippedImages = { images: [...screened.skipped], pairs: screened.droppedPairs.length };
+  }
   const needMasks = wanted.some((s) => s !== "UM-UM");
   const appliers = needMasks ? await maskAppliers(keyOf, args.mask !== "clean") : {};
   const variant = needMasks ? maskVariant(appliers) : null;
   return {
+    skippedImages,
     description,
     scenarios: pickScenarios(maskedScenarios(set.pairs, { mask: variant ?? "masked" })),
     views: verificationSetViews(set, { masks: appliers }),
@@ -399,6 +452,11 @@ async function writePlot(name: string, figure: PlotlyFigure): Promise<void> {
 try {
   const prepared = await prepare();
   if (prepared.alignment) console.log(alignmentText(prepared.alignment));
+  if (skipBad) {
+    const { images, pairs } = prepared.skippedImages;
+    console.log(`skipped (--skip-bad): ${images.length} unreadable images, ${pairs} pairs left out`);
+    for (const image of images) console.log(`  ${image.name}: ${image.reason}`);
+  }
   for (const pair of prepared.excludedPairs) {
     console.log(
       `  pair ${pair.pair + 1} (${pair.scenario}, ${pair.genuine ? "genuine" : "impostor"}) left out: ` +
@@ -507,6 +565,7 @@ try {
       data: prepared.description,
       alignment: prepared.alignment,
       excludedPairs: prepared.excludedPairs,
+      skippedImages: prepared.skippedImages,
       pairCounts,
       masks: {
         variant: prepared.maskVariant,
@@ -530,5 +589,8 @@ try {
   }
 } catch (error) {
   console.error(`eval: ${error instanceof Error ? error.message : error}`);
+  if (!skipBad && error instanceof Error && error.cause instanceof BadFileError) {
+    console.error("eval: --skip-bad leaves unreadable images and their pairs out and lists them");
+  }
   Deno.exit(1);
 }

@@ -20,10 +20,12 @@
  *   --shift                random template shifts, as in training (default: none)
  *   --colours random       random colours instead of the templates' palettes
  *   --report FILE          also write the summary as JSON
+ *   --skip-bad             leave files that are not decodable images out and list them (default: the first
+ *                          one stops the run with its error)
  * ```
  *
- * Exit status: 0 when every image was masked, 1 when some failed (each listed with its reason), 2 for
- * bad arguments.
+ * Exit status: 0 when every image was masked (or skipped with --skip-bad), 1 when some failed (each listed
+ * with its reason) or an unreadable file stopped the run, 2 for bad arguments.
  *
  * @module
  */
@@ -44,9 +46,11 @@ import {
   writeMaskParams,
 } from "../lib/masks/mod.ts";
 import { writeTextFileAtomic } from "../lib/util/atomic.ts";
+import { BadFileError } from "../lib/util/errors.ts";
 
 const USAGE = "usage: deno task mask -- <input dir|file> <output dir> [--template name|path] [--seed N] " +
-  "[--params out.jsonl] [--aligned | --detect | --landmarks file.json] [--align] [--crops] [--mfr2-no-mask]";
+  "[--params out.jsonl] [--aligned | --detect | --landmarks file.json] [--align] [--crops] [--mfr2-no-mask] " +
+  "[--skip-bad]";
 
 function usage(message: string): never {
   console.error(`mask: ${message}\n${USAGE}`);
@@ -74,6 +78,7 @@ const { values: args, positionals } = parseArgs({
     shift: { type: "boolean", default: false },
     colours: { type: "string", default: "palette" },
     report: { type: "string" },
+    "skip-bad": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -193,20 +198,26 @@ const options: MaskFolderOptions = {
   align: args.align,
   faceCrops: args.crops || args["mfr2-no-mask"],
   only,
+  skipBad: args["skip-bad"],
 };
 
 let result;
 try {
   result = await maskImageFolder(options);
 } catch (error) {
+  if (error instanceof BadFileError) {
+    console.error(`mask: ${error.message}`);
+    Deno.exit(1);
+  }
   fail((error as Error).message);
 }
-const { done, failed, params } = result!;
+const { done, failed, skipped, params } = result!;
 if (args.params && !replay) await writeMaskParams(args.params, params);
 
-const total = done.length + failed.length;
+const total = done.length + failed.length + skipped.length;
 console.log(
   `\nmask: ${total} images: ${done.length} masked, ${failed.length} failed` +
+    (args["skip-bad"] ? `, ${skipped.length} skipped as unreadable` : "") +
     ` (${options.mode} mode, ${landmarkSource} landmarks, ${
       replay ? `parameters from ${args.params}` : `seed ${seed}`
     })` +
@@ -215,6 +226,10 @@ console.log(
 if (failed.length > 0) {
   console.log("failed:");
   for (const f of failed) console.log(`  ${f.key}: ${f.reason}`);
+}
+if (skipped.length > 0) {
+  console.log("skipped (unreadable):");
+  for (const f of skipped) console.log(`  ${f.key}: ${f.reason}`);
 }
 if (args.params && !replay) console.log(`parameters: ${args.params} (${params.length} lines)`);
 if (args.report) {
@@ -230,6 +245,7 @@ if (args.report) {
         total,
         done: done.length,
         failed,
+        skipped,
         templates: Object.fromEntries(
           [...new Set(done.map((d) => d.params.template))].map((
             t,

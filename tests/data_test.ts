@@ -141,7 +141,10 @@ Deno.test({
     // Cut inside a record header: the index points past the end of the data.
     await Deno.writeFile(rec, full.subarray(0, lastOffset + 4));
     const cut = await RecordIOFile.open(rec);
-    await assert.rejects(() => cut.read(lastOffset), new RegExp(`^Error: ${rec}: truncated RecordIO file`));
+    await assert.rejects(
+      () => cut.read(lastOffset),
+      new RegExp(`^RecordIOError: ${rec}: truncated RecordIO file`),
+    );
     await assert.rejects(() => cut.read(lastOffset + 40), /outside the file .*truncated file\?/);
     cut.close();
   },

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ImagePair, LabelledSample, SampleImage, TrainingSource, VerificationSet } from "./types.ts";
+import { BadFileError } from "../util/errors.ts";
 
 /**
  * File extensions an {@linkcode ImageFolder} picks up by default (lower case, without the dot).
@@ -277,7 +278,7 @@ export class ImageFolder implements TrainingSource {
 /**
  * Reads a whole (small) file, naming it in errors.
  *
- * @throws {Error} `"<path>: cannot read image file (file not found)"` and the like.
+ * @throws {BadFileError} `"<path>: cannot read image file (file not found)"` and the like.
  * @example
  * ```ts
  * import { readBytes } from "./image_folder.ts";
@@ -289,7 +290,7 @@ export async function readBytes(path: string): Promise<Uint8Array> {
     return await Deno.readFile(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    throw new Error(`${path}: cannot read image file (${reason})`, { cause: error });
+    throw new BadFileError(path, `cannot read image file (${reason})`, { cause: error });
   }
 }
 

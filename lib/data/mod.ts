@@ -34,4 +34,5 @@ export * from "./synthetic_traits.ts";
 export * from "./synthetic_render.ts";
 export * from "./synthetic.ts";
 export * from "./pipeline.ts";
+export * from "./skip_bad.ts";
 export * from "./scenarios.ts";

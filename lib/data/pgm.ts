@@ -6,19 +6,17 @@
  * @module
  */
 import { assertPixels, type Pixels } from "./pixels.ts";
+import { BadFileError } from "../util/errors.ts";
 
 /** A PGM file could not be parsed; the message names the source and the problem. */
-export class PgmError extends Error {
-  /** The file path or entry the bytes came from. */
-  readonly source: string;
+export class PgmError extends BadFileError {
   /**
    * @param source The file path or entry.
    * @param reason What is wrong with it.
    */
   constructor(source: string, reason: string) {
-    super(`${source}: ${reason}`);
+    super(source, reason);
     this.name = "PgmError";
-    this.source = source;
   }
 }
 
@@ -91,6 +89,15 @@ export function decodePgm(bytes: Uint8Array, source: string): Pixels {
     throw new PgmError(source, `invalid PGM maximum value ${maxValue} (expected 1..65535)`);
   }
   const count = width * height;
+  // Every sample takes at least one byte of the file: a header announcing more is refused before allocating.
+  if (count > bytes.length - at) {
+    throw new PgmError(
+      source,
+      `truncated PGM data: ${width}x${height} needs ${count} samples, the file has ${
+        bytes.length - at
+      } bytes left`,
+    );
+  }
   const data = new Uint8Array(count);
   const scale = (value: number) => (maxValue === 255 ? value : Math.round((value * 255) / maxValue));
   if (plain) {

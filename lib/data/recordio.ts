@@ -17,6 +17,33 @@
  */
 import type { LabelledSample, TrainingSource } from "./types.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic.ts";
+import { BadFileError } from "../util/errors.ts";
+
+/**
+ * A RecordIO file (`.rec`, `.idx`, `property`) is missing, truncated or malformed, or a record is not what it
+ * declares; the message names the file (and record) and the problem.
+ *
+ * @example
+ * ```ts
+ * import { RecordIOError, unpackRecord } from "./recordio.ts";
+ * try {
+ *   unpackRecord(new Uint8Array(3), "train.rec#5");
+ * } catch (error) {
+ *   console.log(error instanceof RecordIOError); // true
+ * }
+ * ```
+ */
+export class RecordIOError extends BadFileError {
+  /**
+   * @param source The file or record.
+   * @param reason What is wrong with it.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "RecordIOError";
+  }
+}
 
 /**
  * The magic word that starts every record part.
@@ -67,7 +94,7 @@ export interface UnpackedRecord {
  *
  * @param record The record bytes (as returned by {@linkcode RecordIOFile.read}).
  * @param source Names the record in errors.
- * @throws {Error} When the record is shorter than its header or its declared labels.
+ * @throws {RecordIOError} When the record is shorter than its header or its declared labels.
  * @example
  * ```ts
  * import { packRecord, unpackRecord } from "./recordio.ts";
@@ -77,7 +104,7 @@ export interface UnpackedRecord {
  */
 export function unpackRecord(record: Uint8Array, source: string): UnpackedRecord {
   if (record.length < IRHEADER_SIZE) {
-    throw new Error(`${source}: record of ${record.length} bytes is shorter than its 24-byte IRHeader`);
+    throw new RecordIOError(source, `record of ${record.length} bytes is shorter than its 24-byte IRHeader`);
   }
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
   const flag = view.getUint32(0, true);
@@ -91,8 +118,9 @@ export function unpackRecord(record: Uint8Array, source: string): UnpackedRecord
   }
   const end = IRHEADER_SIZE + 4 * flag;
   if (end > record.length) {
-    throw new Error(
-      `${source}: IRHeader declares ${flag} labels (${4 * flag} bytes) but the record has only ` +
+    throw new RecordIOError(
+      source,
+      `IRHeader declares ${flag} labels (${4 * flag} bytes) but the record has only ` +
         `${record.length - IRHEADER_SIZE} bytes after its header`,
     );
   }
@@ -232,7 +260,7 @@ export class RecordIOFile {
   /**
    * Opens a `.rec` file.
    *
-   * @throws {Error} Naming the file when it is missing or unreadable.
+   * @throws {RecordIOError} Naming the file when it is missing or unreadable.
    */
   static async open(path: string): Promise<RecordIOFile> {
     let file: Deno.FsFile;
@@ -240,7 +268,7 @@ export class RecordIOFile {
       file = await Deno.open(path, { read: true });
     } catch (error) {
       const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-      throw new Error(`${path}: cannot open RecordIO file (${reason})`, { cause: error });
+      throw new RecordIOError(path, `cannot open RecordIO file (${reason})`, { cause: error });
     }
     const { size } = await file.stat();
     return new RecordIOFile(path, file, size);
@@ -255,7 +283,7 @@ export class RecordIOFile {
    * Reads the record starting at byte `offset`, joining split parts.
    *
    * @returns The record bytes and the offset just past it (the next record's start).
-   * @throws {Error} Naming the file and offset for a bad magic word, a length beyond the end of the file,
+   * @throws {RecordIOError} Naming the file and offset for a bad magic word, a length beyond the end of the file,
    *   a truncated record, or an offset inside a split record.
    */
   read(offset: number): Promise<{ record: Uint8Array; next: number }> {
@@ -282,8 +310,9 @@ export class RecordIOFile {
     while (filled < length) {
       const n = await this.#file.read(out.subarray(filled));
       if (n === null) {
-        throw new Error(
-          `${this.path}: truncated RecordIO file: ${what} at byte ${offset} needs ${length} bytes, ` +
+        throw new RecordIOError(
+          this.path,
+          `truncated RecordIO file: ${what} at byte ${offset} needs ${length} bytes, ` +
             `the file ends after ${filled}`,
         );
       }
@@ -294,8 +323,9 @@ export class RecordIOFile {
 
   async #readNow(offset: number): Promise<{ record: Uint8Array; next: number }> {
     if (!Number.isInteger(offset) || offset < 0 || offset >= this.size) {
-      throw new RangeError(
-        `${this.path}: record offset ${offset} is outside the file (${this.size} bytes; truncated file?)`,
+      throw new RecordIOError(
+        this.path,
+        `record offset ${offset} is outside the file (${this.size} bytes; truncated file?)`,
       );
     }
     const parts: Uint8Array[] = [];
@@ -303,15 +333,17 @@ export class RecordIOFile {
     let total = 0;
     for (let index = 0;; index++) {
       if (position + 8 > this.size) {
-        throw new Error(
-          `${this.path}: truncated RecordIO file: record at byte ${offset} continues past the end of the file`,
+        throw new RecordIOError(
+          this.path,
+          `truncated RecordIO file: record at byte ${offset} continues past the end of the file`,
         );
       }
       const head = new DataView((await this.#readExactly(position, 8, "record header")).buffer);
       const magic = head.getUint32(0, true);
       if (magic !== RECORDIO_MAGIC) {
-        throw new Error(
-          `${this.path}: bad RecordIO magic 0x${magic.toString(16).padStart(8, "0")} at byte ${position} ` +
+        throw new RecordIOError(
+          this.path,
+          `bad RecordIO magic 0x${magic.toString(16).padStart(8, "0")} at byte ${position} ` +
             `(expected 0xced7230a): not a RecordIO file, or a wrong .idx offset`,
         );
       }
@@ -319,19 +351,22 @@ export class RecordIOFile {
       const cflag = word >>> 29;
       const length = word & LENGTH_MASK;
       if (index === 0 && (cflag === 2 || cflag === 3)) {
-        throw new Error(
-          `${this.path}: byte ${position} is inside a split record (cflag ${cflag}), not its start`,
+        throw new RecordIOError(
+          this.path,
+          `byte ${position} is inside a split record (cflag ${cflag}), not its start`,
         );
       }
       if (index > 0 && cflag !== 2 && cflag !== 3) {
-        throw new Error(
-          `${this.path}: split record at byte ${offset} is broken: part at byte ${position} has cflag ${cflag}`,
+        throw new RecordIOError(
+          this.path,
+          `split record at byte ${offset} is broken: part at byte ${position} has cflag ${cflag}`,
         );
       }
       const available = this.size - position - 8;
       if (length > available) {
-        throw new Error(
-          `${this.path}: truncated RecordIO file: record part at byte ${position} declares ${length} bytes, ` +
+        throw new RecordIOError(
+          this.path,
+          `truncated RecordIO file: record part at byte ${position} declares ${length} bytes, ` +
             `only ${available} remain in the file`,
         );
       }
@@ -406,7 +441,7 @@ export class RecordIndex {
 /**
  * Reads a `.idx` file (`key<TAB>offset` per line) in a streaming fashion into compact arrays.
  *
- * @throws {Error} Naming the file and line for a malformed line.
+ * @throws {RecordIOError} Naming the file and line for a malformed line.
  * @example
  * ```ts
  * import { readRecordIndex } from "./recordio.ts";
@@ -421,7 +456,7 @@ export async function readRecordIndex(path: string): Promise<RecordIndex> {
     file = await Deno.open(path, { read: true });
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
-    throw new Error(`${path}: cannot open RecordIO index (${reason})`, { cause: error });
+    throw new RecordIOError(path, `cannot open RecordIO index (${reason})`, { cause: error });
   }
   let keys = new Float64Array(1024);
   let offsets = new Float64Array(1024);
@@ -431,7 +466,7 @@ export async function readRecordIndex(path: string): Promise<RecordIndex> {
   let key = 0, offset = 0, digits = 0;
   const finishLine = () => {
     if (field === 0 && digits === 0) return; // blank line
-    if (field === 0 || digits === 0) throw new Error(`${path}: line ${line} is not "key<TAB>offset"`);
+    if (field === 0 || digits === 0) throw new RecordIOError(path, `line ${line} is not "key<TAB>offset"`);
     if (count === keys.length) {
       const k = new Float64Array(count * 2), o = new Float64Array(count * 2);
       k.set(keys);
@@ -466,14 +501,14 @@ export async function readRecordIndex(path: string): Promise<RecordIndex> {
             digits = 0;
           } else field = 2;
         } else if (c !== 0x09 && c !== 0x20) {
-          throw new Error(`${path}: line ${line} is not "key<TAB>offset" (byte 0x${c.toString(16)})`);
+          throw new RecordIOError(path, `line ${line} is not "key<TAB>offset" (byte 0x${c.toString(16)})`);
         }
       }
     }
     finishLine();
   } catch (error) {
-    if (error instanceof Error && error.message.startsWith(path)) throw error;
-    throw new Error(`${path}: cannot read RecordIO index (${error})`, { cause: error });
+    if (error instanceof RecordIOError) throw error;
+    throw new RecordIOError(path, `cannot read RecordIO index (${error})`, { cause: error });
   }
   return new RecordIndex(keys.slice(0, count), offsets.slice(0, count));
 }
@@ -543,7 +578,7 @@ export class RecordIODataset implements TrainingSource {
   /**
    * Opens a set: a folder holding `train.rec`, `train.idx`, `property`, or explicit paths.
    *
-   * @throws {Error} Naming the file for a missing file, a malformed `property` or index, or a bad header.
+   * @throws {RecordIOError} Naming the file for a missing file, a malformed `property` or index, or a bad header.
    */
   static async open(location: string | RecordIOPaths): Promise<RecordIODataset> {
     const paths: RecordIOPaths = typeof location === "string"
@@ -568,18 +603,38 @@ export class RecordIODataset implements TrainingSource {
       if (header && header.flag > 0 && header.label instanceof Float32Array) {
         headerLabel = header.label;
         const end = Math.round(header.label[0]);
+        // Image keys run from 1 to end − 1, each needing an index line: a corrupt header cannot make the reader
+        // allocate beyond what the index holds.
+        if (!(end >= 1 && end - 1 <= index.length)) {
+          throw new RecordIOError(
+            `${paths.rec}#0`,
+            `the header announces images 1 … ${
+              header.label[0]
+            } − 1, but ${paths.idx} lists ${index.length} records`,
+          );
+        }
         imageKeys = Float64Array.from({ length: Math.max(0, end - 1) }, (_, i) => i + 1);
-        if (!property && header.label.length > 1) classCount = Math.round(header.label[1]) - end;
+        if (!property && header.label.length > 1) {
+          classCount = Math.round(header.label[1]) - end;
+          // One identity record per class follows the images in insightface's files.
+          if (classCount > index.length) {
+            throw new RecordIOError(
+              `${paths.rec}#0`,
+              `the header announces ${classCount} identities, but ${paths.idx} lists ${index.length} records`,
+            );
+          }
+        }
       } else {
         imageKeys = index.keys.slice();
       }
       if (!(classCount > 0)) {
-        throw new Error(`${paths.rec}: the number of identities is unknown; give the "property" file`);
+        throw new RecordIOError(paths.rec, `the number of identities is unknown; give the "property" file`);
       }
       for (const key of [imageKeys[0], imageKeys[imageKeys.length - 1]]) {
         if (imageKeys.length && index.offsetOf(key) === undefined) {
-          throw new Error(
-            `${paths.idx}: image key ${key} announced by the header of ${paths.rec} is missing`,
+          throw new RecordIOError(
+            paths.idx,
+            `image key ${key} announced by the header of ${paths.rec} is missing`,
           );
         }
       }
@@ -609,7 +664,7 @@ export class RecordIODataset implements TrainingSource {
     const label = Math.round(value);
     const name = `${this.name}#${key}`;
     if (!(label >= 0 && label < this.classCount)) {
-      throw new Error(`${name}: label ${value} is outside [0, ${this.classCount})`);
+      throw new RecordIOError(name, `label ${value} is outside [0, ${this.classCount})`);
     }
     return { image: payload, label, name };
   }
@@ -629,11 +684,11 @@ async function readProperty(
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (optional && error instanceof Deno.errors.NotFound) return null;
-    throw new Error(`${path}: cannot read RecordIO property file (${error})`, { cause: error });
+    throw new RecordIOError(path, `cannot read RecordIO property file (${error})`, { cause: error });
   }
   const fields = text.trim().split(",").map((f) => Number(f.trim()));
   if (fields.length !== 3 || !fields.every((f) => Number.isInteger(f) && f > 0)) {
-    throw new Error(`${path}: expected "classes,height,width", found ${JSON.stringify(text.trim())}`);
+    throw new RecordIOError(path, `expected "classes,height,width", found ${JSON.stringify(text.trim())}`);
   }
   return { classes: fields[0], size: [fields[1], fields[2]] };
 }

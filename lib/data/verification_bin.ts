@@ -166,7 +166,10 @@ export class VerificationBin implements VerificationSet {
 export function parseVerificationBin(bytes: Uint8Array, path: string): VerificationBin {
   const value = unpickle(bytes, { source: path, globals: binGlobals() });
   if (!Array.isArray(value) || value.length !== 2) {
-    throw new VerificationBinError(path, "expected a pickled pair (bins, issame_list), found another structure");
+    throw new VerificationBinError(
+      path,
+      "expected a pickled pair (bins, issame_list), found another structure",
+    );
   }
   const [bins, issame] = value;
   if (!Array.isArray(bins) || !Array.isArray(issame)) {

@@ -7,23 +7,49 @@
 import sharp from "sharp";
 import { assertPixels, type ChannelCount, type Pixels } from "../data/pixels.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { BadFileError } from "../util/errors.ts";
 
 /** Default refusal threshold for decompression bombs: 64 megapixels. */
 export const DEFAULT_MAX_PIXELS = 64_000_000;
 
+/**
+ * Raster formats {@linkcode decodeImage} accepts (sharp's names). Vector and document formats (SVG, PDF) are
+ * refused: a face photo never is one, and rendering them from untrusted files is a needless risk.
+ */
+export const DECODABLE_FORMATS: readonly string[] = ["jpeg", "png", "webp", "gif", "tiff", "heif"];
+
+/**
+ * The raster format a file's first bytes announce (one of {@linkcode DECODABLE_FORMATS}), or `null`.
+ * Only files that pass are handed to the decoder.
+ *
+ * @example
+ * ```ts
+ * import { sniffImageFormat } from "./codec.ts";
+ * console.log(sniffImageFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0])), sniffImageFormat(new TextEncoder().encode("<svg"))); // jpeg null
+ * ```
+ */
+export function sniffImageFormat(bytes: Uint8Array): string | null {
+  const at = (offset: number, text: string) =>
+    bytes.length >= offset + text.length && [...text].every((c, i) => bytes[offset + i] === c.charCodeAt(0));
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+  if (at(0, "\x89PNG\r\n\x1a\n")) return "png";
+  if (at(0, "GIF87a") || at(0, "GIF89a")) return "gif";
+  if (at(0, "RIFF") && at(8, "WEBP")) return "webp";
+  if (at(0, "II*\x00") || at(0, "MM\x00*")) return "tiff";
+  if (at(4, "ftyp")) return "heif";
+  return null;
+}
+
 /** An image could not be read or decoded; `source` names the file (or dataset entry). */
-export class ImageDecodeError extends Error {
-  /** The file path or dataset entry the bytes came from. */
-  readonly source: string;
+export class ImageDecodeError extends BadFileError {
   /**
    * @param source The file path or dataset entry.
    * @param reason What is wrong with it.
    * @param cause The underlying library error, if any.
    */
   constructor(source: string, reason: string, cause?: unknown) {
-    super(`${source}: ${reason}`, { cause });
+    super(source, reason, { cause });
     this.name = "ImageDecodeError";
-    this.source = source;
   }
 }
 
@@ -41,7 +67,8 @@ export interface DecodeOptions {
  * @param bytes The encoded file contents.
  * @param source Names the image in errors (a path, `"lfw.bin#17"`).
  * @param options Channels and pixel limit.
- * @throws {ImageDecodeError} For empty, truncated, corrupt, unsupported or oversized images.
+ * @throws {ImageDecodeError} For empty, truncated, corrupt, unsupported or oversized images. The size is read
+ *   from the header first, so a decompression bomb is refused before any pixel is decoded.
  * @example
  * ```ts
  * import { decodeImage, encodePng } from "./codec.ts";
@@ -58,9 +85,22 @@ export async function decodeImage(
   const channels = options.channels ?? 3;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (bytes.length === 0) throw new ImageDecodeError(source, "the file is empty (0 bytes)");
-  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: "warning" });
+  if (sniffImageFormat(bytes) === null) {
+    const start = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new ImageDecodeError(
+      source,
+      `not a ${DECODABLE_FORMATS.join(", ")} file (it starts with bytes ${start})`,
+    );
+  }
   try {
-    const meta = await pipeline.metadata();
+    // The header alone: format and size, no pixels decoded yet.
+    const meta = await sharp(bytes, { limitInputPixels: false, failOn: "warning" }).metadata();
+    if (!DECODABLE_FORMATS.includes(meta.format ?? "")) {
+      throw new ImageDecodeError(
+        source,
+        `format ${meta.format ?? "unknown"} is not accepted (${DECODABLE_FORMATS.join(", ")} are)`,
+      );
+    }
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;
     if (width * height > maxPixels) {
@@ -69,6 +109,7 @@ export async function decodeImage(
         `image is ${width}x${height}, above the limit of ${maxPixels} pixels`,
       );
     }
+    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: "warning" });
     pipeline = channels === 1 ? pipeline.toColourspace("b-w") : pipeline.toColourspace("srgb");
     pipeline = channels === 4 ? pipeline.ensureAlpha() : pipeline.removeAlpha();
     const { data, info } = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });

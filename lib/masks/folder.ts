@@ -2,12 +2,13 @@
  * Masking a folder of photos (what `deno task mask` runs): list the images, find each face's landmarks
  * (aligned input, given landmarks, or detection with `lib/image`), optionally align to 112x112, draw or
  * replay each image's parameters, mask and write PNGs. Every input ends up either written or listed as
- * failed with its reason — a face whose landmarks cannot be found is never dropped silently.
+ * failed with its reason — a face whose landmarks cannot be found is never dropped silently. A file that is
+ * not a decodable image stops the run with an error naming it, unless `skipBad` asks to list it and go on.
  *
  * @module
  */
 import type { Pixels } from "../data/pixels.ts";
-import { readImage, writeImage } from "../image/codec.ts";
+import { ImageDecodeError, readImage, writeImage } from "../image/codec.ts";
 import { alignFace } from "../image/align.ts";
 import { ARCFACE_112, arcfaceTemplate, type Landmarks5 } from "../image/geometry.ts";
 import { detectLandmarks } from "../image/landmarks.ts";
@@ -67,6 +68,11 @@ export interface MaskFolderOptions {
   only?: readonly string[];
   /** Progress output (default `auto`). */
   progress?: ProgressOutput;
+  /**
+   * Skip files that are not decodable images (truncated, corrupt, empty, oversized) and list them in
+   * {@linkcode MaskFolderResult.skipped}; default false: the first such file stops the run with its error.
+   */
+  skipBad?: boolean;
 }
 
 /** One written image. */
@@ -93,6 +99,8 @@ export interface MaskFolderResult {
   done: MaskedFile[];
   /** Images not written, with reasons. */
   failed: FailedFile[];
+  /** Unreadable files left out because `skipBad` was set, with the decoder's reasons. */
+  skipped: FailedFile[];
   /** Parameters of every listed image (drawn or replayed), in listing order. */
   params: MaskParams[];
 }
@@ -183,7 +191,7 @@ export async function maskImageFolder(options: MaskFolderOptions): Promise<MaskF
   const resources = maskResources(options.templates, options.paperTemplate);
   const replay = options.replay ? new Map(options.replay.map((p) => [p.key, p])) : null;
   const seed = options.seed ?? 0;
-  const result: MaskFolderResult = { done: [], failed: [], params: [] };
+  const result: MaskFolderResult = { done: [], failed: [], skipped: [], params: [] };
   const bar = new Progress({
     total: keys.length,
     label: "mask",
@@ -213,8 +221,24 @@ export async function maskImageFolder(options: MaskFolderOptions): Promise<MaskF
       fail("no parameters for this image in the replayed parameters file");
       continue;
     }
+    let image: Pixels;
     try {
-      let image = await readImage(`${root}/${key}`);
+      image = await readImage(`${root}/${key}`);
+    } catch (error) {
+      if (!(error instanceof ImageDecodeError)) throw error;
+      if (options.skipBad !== true) {
+        bar.finish();
+        throw new ImageDecodeError(
+          error.source,
+          `${error.reason} (skipBad / --skip-bad leaves unreadable images out and lists them)`,
+          error,
+        );
+      }
+      result.skipped.push({ key, reason: error.message });
+      bar.tick(1, { skipped: String(result.skipped.length) });
+      continue;
+    }
+    try {
       let landmarks: Landmarks5;
       if (source === "aligned") {
         if (image.width !== image.height || image.width % 112 !== 0) {

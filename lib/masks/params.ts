@@ -6,6 +6,7 @@
  * @module
  */
 import { writeTextFileAtomic } from "../util/atomic.ts";
+import { BadFileError } from "../util/errors.ts";
 import { hashSeed, Rng } from "../util/random.ts";
 import { drawPaperSettings } from "./paper.ts";
 import type { MaskTemplate, Rgb } from "./templates.ts";
@@ -23,6 +24,35 @@ export const PAPER_TEMPLATE_NAME = "maskinv";
  * face pixels per template pixel).
  */
 export const CLEAN_SHIFT_RANGE = { dx: [-1, 1], dy: [-3, 3] } as const;
+
+/**
+ * A mask-parameters file (or one of its lines) is missing, not JSON, or holds invalid or out-of-range
+ * parameters; the message names the file, the line and the problem.
+ *
+ * @example
+ * ```ts
+ * import { MaskParamsError, parseMaskParams } from "./params.ts";
+ * try {
+ *   parseMaskParams({ key: "a.png" }, "p.jsonl: line 1");
+ * } catch (error) {
+ *   console.log(error instanceof MaskParamsError); // true
+ * }
+ * ```
+ */
+export class MaskParamsError extends BadFileError {
+  /**
+   * @param source The file (and line).
+   * @param reason What is wrong.
+   * @param options The underlying error, if any.
+   */
+  constructor(source: string, reason: string, options?: { cause?: unknown }) {
+    super(source, reason, options);
+    this.name = "MaskParamsError";
+  }
+}
+
+/** Largest shift accepted from a parameters file, in pixels (drawn shifts stay within ±40). */
+const MAX_SHIFT = 1000;
 
 /** Everything needed to mask one image. */
 export interface MaskParams {
@@ -153,7 +183,7 @@ function isRgb(v: unknown): v is Rgb {
 /**
  * Checks one parsed parameters object.
  *
- * @throws {Error} Naming `where` and the problem.
+ * @throws {MaskParamsError} Naming `where` and the problem.
  * @example
  * ```ts
  * import { parseMaskParams } from "./params.ts";
@@ -163,17 +193,20 @@ function isRgb(v: unknown): v is Rgb {
  */
 export function parseMaskParams(value: unknown, where: string): MaskParams {
   const fail = (problem: string): never => {
-    throw new Error(`${where}: ${problem}`);
+    throw new MaskParamsError(where, problem);
   };
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail("expected a JSON object");
   const v = value as Record<string, unknown>;
   if (typeof v.key !== "string" || v.key === "") fail(`"key" must be a non-empty string`);
-  if (typeof v.seed !== "number" || !Number.isInteger(v.seed)) fail(`"seed" must be an integer`);
+  if (typeof v.seed !== "number" || !Number.isSafeInteger(v.seed)) fail(`"seed" must be an integer`);
   if (v.mode !== "paper" && v.mode !== "clean") fail(`"mode" must be "paper" or "clean"`);
   if (typeof v.template !== "string" || v.template === "") fail(`"template" must name a template`);
   if (!isRgb(v.colour)) fail(`"colour" must be [r, g, b] integers 0..255`);
-  if (!Array.isArray(v.shift) || v.shift.length !== 2 || !v.shift.every((s) => Number.isInteger(s))) {
-    fail(`"shift" must be two integers`);
+  if (
+    !Array.isArray(v.shift) || v.shift.length !== 2 ||
+    !v.shift.every((s) => Number.isInteger(s) && Math.abs(s) <= MAX_SHIFT)
+  ) {
+    fail(`"shift" must be two integers within ±${MAX_SHIFT}`);
   }
   let texture: TextureSpec | null = null;
   if (v.texture !== null && v.texture !== undefined) {
@@ -187,6 +220,9 @@ export function parseMaskParams(value: unknown, where: string): MaskParams {
       if (t[k] !== undefined && (typeof t[k] !== "number" || !Number.isFinite(t[k]))) {
         fail(`"texture.${k}" must be a number`);
       }
+    }
+    if (t.period !== undefined && !((t.period as number) > 0 && (t.period as number) <= 112)) {
+      fail(`"texture.period" must be in (0, 112] pixels`);
     }
     texture = t as unknown as TextureSpec;
   }
@@ -222,8 +258,8 @@ export async function writeMaskParams(path: string, params: readonly MaskParams[
 /**
  * Reads a JSON-lines parameters file (blank lines ignored).
  *
- * @throws {Error} Naming the file and line for a missing file, invalid JSON, invalid parameters or a key
- *   listed twice.
+ * @throws {MaskParamsError} Naming the file and line for a missing file, invalid JSON, invalid parameters or
+ *   a key listed twice.
  * @example
  * ```ts
  * import { readMaskParams } from "./params.ts";
@@ -238,7 +274,7 @@ export async function readMaskParams(path: string): Promise<MaskParams[]> {
     text = await Deno.readTextFile(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound ? "file not found" : `cannot read (${error})`;
-    throw new Error(`${path}: ${reason}`);
+    throw new MaskParamsError(path, reason, { cause: error });
   }
   const out: MaskParams[] = [];
   const seen = new Set<string>();
@@ -248,11 +284,11 @@ export async function readMaskParams(path: string): Promise<MaskParams[]> {
     try {
       parsed = JSON.parse(line);
     } catch (error) {
-      throw new Error(`${path}: line ${i + 1}: not valid JSON (${(error as Error).message})`);
+      throw new MaskParamsError(`${path}: line ${i + 1}`, `not valid JSON (${(error as Error).message})`);
     }
     const p = parseMaskParams(parsed, `${path}: line ${i + 1}`);
     if (seen.has(p.key)) {
-      throw new Error(`${path}: line ${i + 1}: key ${JSON.stringify(p.key)} is listed twice`);
+      throw new MaskParamsError(`${path}: line ${i + 1}`, `key ${JSON.stringify(p.key)} is listed twice`);
     }
     seen.add(p.key);
     out.push(p);

@@ -183,7 +183,15 @@ export class CheckpointStore {
   async prune(): Promise<void> {
     const entries = await this.list();
     for (const entry of entries.slice(0, Math.max(0, entries.length - this.keep))) {
-      await Deno.remove(entry.directory, { recursive: true }).catch(() => {});
+      // Renamed out of the listing first, so that a crash mid-removal never leaves a half-deleted checkpoint
+      // that still looks complete; the leftover temporary folder is removed by a later prune.
+      const aside = `${entry.directory}.old-${crypto.randomUUID().slice(0, 8)}.tmp`;
+      try {
+        await Deno.rename(entry.directory, aside);
+      } catch {
+        continue;
+      }
+      await Deno.remove(aside, { recursive: true }).catch(() => {});
     }
     try {
       for await (const item of Deno.readDir(this.directory)) {

@@ -7,3 +7,4 @@
 export * from "./random.ts";
 export * from "./atomic.ts";
 export * from "./progress.ts";
+export * from "./errors.ts";
