@@ -24,3 +24,4 @@ export * from "./lib/losses/mod.ts";
 export * from "./lib/train/mod.ts";
 export * from "./lib/metrics/mod.ts";
 export * from "./lib/plots/mod.ts";
+export * from "./lib/ablation/mod.ts";

@@ -23,3 +23,4 @@ export * from "./bars.ts";
 export * from "./html.ts";
 export * from "./notebook.ts";
 export * from "./render.ts";
+export * from "./display.ts";
