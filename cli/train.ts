@@ -31,18 +31,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { validationCallback } from "../lib/ablation/mod.ts";
 import { useBackend } from "../lib/engine/mod.ts";
-import { readVerificationBin, SyntheticFaces, type VerificationSet } from "../lib/data/mod.ts";
-import {
-  applyMask,
-  drawMaskParamsWith,
-  loadTemplateFolder,
-  maskResources,
-  readPaperTemplate,
-  rngForKey,
-} from "../lib/masks/mod.ts";
 import { type FaceEmbedder, loadEmbedder } from "../lib/models/mod.ts";
-import { evaluateVerification, maskedScenarios, verificationSetViews } from "../lib/metrics/mod.ts";
 import {
   ABLATION_STEPS,
   type AblationStep,
@@ -55,87 +46,8 @@ import {
   type TrainConfig,
   type TrainRecipe,
   trainRecipe,
-  type ValidationCallback,
-  type ValidationSpec,
 } from "../lib/train/mod.ts";
-import type { MaskSpec } from "../lib/train/mod.ts";
 import type { ProgressOutput } from "../lib/util/mod.ts";
-
-/** Seed of the evaluation masks (fixed per image, so every validation sees the same masked views). */
-const EVALUATION_MASK_SEED = 2021;
-
-/**
- * Opens the held-out pairs a recipe names and returns a validation callback over UM-UM, M-UM and M-M.
- *
- * @param spec The held-out data.
- * @param masks The masks of the masked views (`clean` when `null`).
- * @param options Paths the specs leave open.
- */
-export async function validationFor(
-  spec: ValidationSpec,
-  masks: MaskSpec | null,
-  options: { bench?: string[]; maskTemplate?: string } = {},
-): Promise<ValidationCallback> {
-  let sets: VerificationSet[];
-  if (spec.kind === "synthetic") {
-    sets = [
-      new SyntheticFaces({
-        split: "eval",
-        seed: spec.seed,
-        identities: spec.identities,
-        imagesPerIdentity: spec.imagesPerIdentity,
-        pairs: spec.pairs,
-      }),
-    ];
-  } else {
-    const paths = options.bench ?? spec.paths;
-    if (paths == null || paths.length === 0) {
-      throw new Error("this recipe validates on verification .bin files: give them with --bench");
-    }
-    sets = await Promise.all(paths.map((p) => readVerificationBin(p)));
-  }
-  const mode = masks?.mode ?? "clean";
-  const templates = mode === "clean" ? await loadTemplateFolder() : [];
-  const templatePath = options.maskTemplate ?? (masks?.mode === "paper" ? masks.template : null);
-  if (mode === "paper" && templatePath == null) {
-    throw new Error("paper masks need the released template: give it with --mask-template");
-  }
-  const resources = maskResources(
-    templates,
-    mode === "paper" ? await readPaperTemplate(templatePath!) : undefined,
-  );
-  return async (embedder: FaceEmbedder) => {
-    const results: Record<string, number> = {};
-    for (const set of sets) {
-      const views = verificationSetViews(set, {
-        masks: {
-          masked: (face, image) => {
-            const key = set.imageName(image);
-            const params = drawMaskParamsWith(rngForKey(EVALUATION_MASK_SEED, key), key, {
-              seed: EVALUATION_MASK_SEED,
-              mode,
-              templates,
-              shift: false,
-            });
-            return applyMask(face, params, resources);
-          },
-        },
-      });
-      const evaluation = await evaluateVerification({
-        embedder,
-        views,
-        scenarios: maskedScenarios(set.pairs),
-        progress: "none",
-      });
-      const prefix = sets.length > 1 ? `${set.name}/` : "";
-      for (const [name, scenario] of Object.entries(evaluation.scenarios)) {
-        results[`${prefix}${name}/eer`] = scenario.metrics.eer;
-        if (scenario.accuracy) results[`${prefix}${name}/acc`] = scenario.accuracy.meanAccuracy;
-      }
-    }
-    return results;
-  };
-}
 
 function usage(message: string): never {
   console.error(
@@ -219,7 +131,7 @@ async function main(): Promise<number> {
   const init = values.init ?? (recipe.initFrom ? `${runs}/${recipe.initFrom}` : undefined);
   const validate = values["no-validate"]
     ? undefined
-    : await validationFor(recipe.validation, recipe.evaluationMasks, {
+    : await validationCallback(recipe.validation, recipe.evaluationMasks, {
       bench: values.bench?.split(",").filter((p) => p !== ""),
       maskTemplate: values["mask-template"],
     });

@@ -26,7 +26,7 @@ import {
   type TrainResult,
   validateTrainConfig,
 } from "../lib/train/mod.ts";
-import { validationFor } from "../cli/train.ts";
+import { validationCallback } from "../lib/ablation/mod.ts";
 import {
   heldOutEer,
   maxDifference,
@@ -468,7 +468,7 @@ Deno.test({
       const recipe = trainRecipe(step, "paper");
       assert.equal(recipe.data.kind, "recordio");
       const data = await openTrainingData(recipe.data, recipe.masks, locations);
-      const validate = await validationFor(recipe.validation, recipe.evaluationMasks, {
+      const validate = await validationCallback(recipe.validation, recipe.evaluationMasks, {
         bench,
         ...locations,
       });

@@ -89,3 +89,12 @@ Deno.test("Progress counts, computes a rate and formats an ETA line", () => {
   assert.equal(formatDuration(185), "3m05s");
   assert.equal(formatDuration(Number.NaN), "?");
 });
+
+Deno.test("Progress in log mode prints the final line once", async () => {
+  const script = `import { Progress } from ${JSON.stringify(new URL("../lib/util/progress.ts", import.meta.url).href)};
+const bar = new Progress({ total: 2, label: "once", output: "log", intervalMs: 0 });
+bar.tick(); bar.tick(); bar.finish();`;
+  const out = await new Deno.Command(Deno.execPath(), { args: ["eval", script], stderr: "piped" }).output();
+  const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
+  assert.equal(lines.filter((l) => l.startsWith("once 2/2")).length, 1, lines.join("\n"));
+});

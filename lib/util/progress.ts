@@ -59,6 +59,7 @@ export class Progress {
   readonly #displayId = `maskinv-progress-${crypto.randomUUID()}`;
   #lastDraw = -Infinity;
   #shownInNotebook = false;
+  #lastLogged = "";
   #fields: ProgressFields = {};
 
   /** @param options See {@linkcode ProgressOptions}. */
@@ -138,9 +139,14 @@ export class Progress {
         Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${clipped}${final ? "\n" : ""}`));
         return;
       }
-      case "log":
+      case "log": {
+        // A bar that reached its total has already printed that state; finish() must not repeat it.
+        const state = `${this.done}|${JSON.stringify(this.#fields)}`;
+        if (final && this.#lastLogged === state) return;
+        this.#lastLogged = state;
         Deno.stderr.writeSync(new TextEncoder().encode(`${this.line()}\n`));
         return;
+      }
       case "notebook":
         this.#drawNotebook();
         return;
