@@ -218,3 +218,17 @@ Deno.test("figure HTML page is a complete document", () => {
   assert.match(page, /^<!DOCTYPE html>/);
   assert.match(page, /<title>a &lt;b&gt;<\/title>/);
 });
+
+Deno.test("showImageGrid fits images into cells and always carries a text/html fallback", async () => {
+  const { showImageGrid } = await import("../lib/plots/mod.ts");
+  const wide = { width: 32, height: 8, channels: 3 as const, data: new Uint8Array(32 * 8 * 3).fill(200) };
+  const shown = await showImageGrid([[wide, null], [wide]], { caption: `a <grid>`, cell: 16, gap: 1 });
+  assert.ok(typeof shown.bundle["image/jpeg"] === "string");
+  const html = String(shown.bundle["text/html"]);
+  assert.match(html, /^<figure/);
+  assert.match(html, /a &lt;grid&gt;/);
+  const bytes = Uint8Array.from(atob(String(shown.bundle["image/jpeg"])), (c) => c.charCodeAt(0));
+  const sheet = await decodeImage(bytes, "grid.jpg");
+  // two 16x4 cells per row plus gaps: 1 + 16 + 1 + 16 + 1 wide, 1 + 4 + 1 + 4 + 1 high
+  assert.deepEqual([sheet.width, sheet.height], [35, 11]);
+});

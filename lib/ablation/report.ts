@@ -29,6 +29,7 @@ import { architectureName } from "../models/network.ts";
 import type { TrainConfig } from "../train/mod.ts";
 import type { AblationRun, AblationStepResult } from "./runner.ts";
 import type { AblationStepDefinition } from "./steps.ts";
+import { escapeHtml } from "../util/html.ts";
 
 /**
  * Format tag of `ablation.json`.
@@ -508,10 +509,6 @@ export function ablationMarkdown(run: AblationRun): string {
     `Runs: \`${run.runsDir}/<step>\` (checkpoints, \`train_log.jsonl\`, \`config.json\`).`,
     "",
   ].join("\n");
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
 /** A small Markdown-to-HTML for the report's own bullet lists and paragraphs (no user input). */

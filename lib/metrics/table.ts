@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { escapeHtml } from "../util/html.ts";
 
 /** The numbers of one scenario in one table row. */
 export interface ScenarioSummary {
@@ -137,13 +138,6 @@ export function resultsTableMarkdown(rows: readonly TableRow[], options: TableOp
   ]);
   const lines = [header, align, ...body].map((cells) => `| ${cells.join(" | ")} |`);
   return (options.caption ? `${options.caption}\n\n` : "") + lines.join("\n") + "\n";
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll(
-    '"',
-    "&quot;",
-  );
 }
 
 /**

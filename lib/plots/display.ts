@@ -15,6 +15,7 @@ import { contactSheet } from "../image/sheet.ts";
 import { plainFigure, type PlotlyFigure } from "./figure.ts";
 import { JUPYTER_DISPLAY, type MimeBundle, PLOTLY_MIME } from "./notebook.ts";
 import { findChromium, renderFigurePng } from "./render.ts";
+import { escapeHtml } from "../util/html.ts";
 
 /** Options of {@linkcode showFigure}. */
 export interface ShowFigureOptions {
@@ -45,13 +46,6 @@ function base64(bytes: Uint8Array): string {
     text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
   return btoa(text);
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll(
-    '"',
-    "&quot;",
-  );
 }
 
 function figureTitle(figure: PlotlyFigure): string {
@@ -153,6 +147,8 @@ export interface ImageGridOptions {
   format?: "jpeg" | "png";
   /** JPEG quality (default 88). */
   quality?: number;
+  /** Fit every image into a `cell x cell` square first (aspect kept); default: images as they are. */
+  cell?: number;
 }
 
 /**
@@ -163,21 +159,42 @@ export interface ImageGridOptions {
  * import { showImageGrid } from "./display.ts";
  * const grey = { width: 8, height: 8, channels: 3 as const, data: new Uint8Array(192).fill(128) };
  * const shown = await showImageGrid([[grey, grey], [grey]], { caption: "two rows" });
- * console.log(Object.keys(shown.bundle)); // [ "text/plain", "image/jpeg" ]
+ * console.log(Object.keys(shown.bundle)); // [ "text/plain", "image/jpeg", "text/html" ]
  * ```
  */
 export async function showImageGrid(
   rows: readonly (readonly (Pixels | null)[])[],
   options: ImageGridOptions = {},
 ): Promise<CompactDisplay> {
-  const sheet = contactSheet(rows, { gap: options.gap ?? 2 });
   // The codec (sharp, native) is loaded only when a grid is shown, so importing the plots needs no native code.
-  const { encodeJpeg, encodePng } = await import("../image/codec.ts");
+  const { encodeJpeg, encodePng, resizeImage } = await import("../image/codec.ts");
+  const cell = options.cell;
+  const fitted = cell === undefined
+    ? rows
+    : await Promise.all(rows.map((row) =>
+      Promise.all(row.map((image) => {
+        if (image === null) return null;
+        const scale = cell / Math.max(image.width, image.height);
+        return resizeImage(
+          image,
+          Math.max(1, Math.round(image.width * scale)),
+          Math.max(1, Math.round(image.height * scale)),
+        );
+      }))
+    ));
+  const sheet = contactSheet(fitted, { gap: options.gap ?? 2 });
   const format = options.format ?? "jpeg";
   const bytes = format === "png" ? await encodePng(sheet) : await encodeJpeg(sheet, options.quality ?? 88);
+  const mime = format === "png" ? "image/png" : "image/jpeg";
+  const caption = options.caption ?? `${rows.length} rows of images`;
+  const encoded = base64(bytes);
   const bundle: MimeBundle = {
-    "text/plain": options.caption ?? `${rows.length} rows of images`,
-    [format === "png" ? "image/png" : "image/jpeg"]: base64(bytes),
+    "text/plain": caption,
+    [mime]: encoded,
+    // Front ends that render no images natively still show HTML.
+    "text/html":
+      `<figure style="margin:0"><img src="data:${mime};base64,${encoded}" alt="${escapeHtml(caption)}" ` +
+      `style="max-width:100%"/><figcaption>${escapeHtml(caption)}</figcaption></figure>`,
   };
   return { bundle, [JUPYTER_DISPLAY]: () => bundle };
 }

@@ -6,6 +6,7 @@
  */
 import { writeTextFileAtomic } from "../util/mod.ts";
 import { figureJson, type PlotlyFigure } from "./figure.ts";
+import { escapeHtml } from "../util/html.ts";
 
 let cachedSource: string | undefined;
 
@@ -77,10 +78,6 @@ function figureTitle(figure: PlotlyFigure): string | undefined {
     return title.text;
   }
   return undefined;
-}
-
-function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
 /**

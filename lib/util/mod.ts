@@ -7,4 +7,5 @@
 export * from "./random.ts";
 export * from "./atomic.ts";
 export * from "./progress.ts";
+export * from "./html.ts";
 export * from "./errors.ts";

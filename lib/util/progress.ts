@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { escapeHtml } from "./html.ts";
 
 /** Where progress goes: picked automatically, or forced. */
 export type ProgressOutput = "auto" | "terminal" | "notebook" | "log" | "none";
@@ -195,8 +196,4 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
