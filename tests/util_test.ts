@@ -91,7 +91,9 @@ Deno.test("Progress counts, computes a rate and formats an ETA line", () => {
 });
 
 Deno.test("Progress in log mode prints the final line once", async () => {
-  const script = `import { Progress } from ${JSON.stringify(new URL("../lib/util/progress.ts", import.meta.url).href)};
+  const script = `import { Progress } from ${
+    JSON.stringify(new URL("../lib/util/progress.ts", import.meta.url).href)
+  };
 const bar = new Progress({ total: 2, label: "once", output: "log", intervalMs: 0 });
 bar.tick(); bar.tick(); bar.finish();`;
   const out = await new Deno.Command(Deno.execPath(), { args: ["eval", script], stderr: "piped" }).output();
