@@ -11,6 +11,8 @@ import { BadFileError } from "../util/errors.ts";
 /** A PGM file could not be parsed; the message names the source and the problem. */
 export class PgmError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file path or entry.
    * @param reason What is wrong with it.
    */

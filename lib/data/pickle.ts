@@ -75,6 +75,8 @@ export class PickleError extends BadFileError {
   /** Byte offset of the offending opcode (or of the end of data). */
   readonly offset: number;
   /**
+   * Creates the error.
+   *
    * @param source The file or entry.
    * @param offset Byte offset of the problem.
    * @param reason What is wrong.
@@ -100,6 +102,8 @@ export class PickleError extends BadFileError {
  */
 export class PickleGlobal {
   /**
+   * Creates a `PickleGlobal`.
+   *
    * @param module Python module, e.g. `"collections"`.
    * @param name Attribute name, e.g. `"OrderedDict"`.
    */
@@ -127,6 +131,8 @@ export class PickleObject {
   /** Anything the caller attaches (a typed array, a tensor description). */
   payload: unknown = undefined;
   /**
+   * Creates a `PickleObject`.
+   *
    * @param className Qualified Python class name.
    * @param args Arguments it was called with.
    */

@@ -45,6 +45,8 @@ import { type ImageDecoder, toPixels, type TrainingSource } from "./types.ts";
  */
 export interface BatchMasker {
   /**
+   * Masks the rows of `images` for which `masked` is true and leaves the others unchanged.
+   *
    * @param images The student views, float32 `[n, h, w, 3]` in [0, 255].
    * @param masked Which rows to mask (length `n`).
    * @param rng The batch's generator for mask parameters (colour, shift, template).
@@ -174,6 +176,8 @@ export class MaskInvPipeline {
   #closed = false;
 
   /**
+   * Creates a `MaskInvPipeline`.
+   *
    * @param source Images and labels.
    * @param options Batch size, masking, flips, seed or resume state, prefetch depth.
    */

@@ -35,6 +35,8 @@ import { BadFileError } from "../util/errors.ts";
  */
 export class RecordIOError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file or record.
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.
@@ -413,6 +415,8 @@ export class RecordIndex {
   readonly #lookup: Map<number, number> | null;
 
   /**
+   * Creates a `RecordIndex`.
+   *
    * @param keys Keys in file order.
    * @param offsets Offsets, parallel to `keys`.
    */

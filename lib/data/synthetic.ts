@@ -102,7 +102,11 @@ export class SyntheticFaces implements TrainingSource, VerificationSet {
   readonly #identities = new Map<number, SyntheticIdentity>();
   readonly #pairCount: number;
 
-  /** @param options Sizes and seed. */
+  /**
+   * Creates a `SyntheticFaces`.
+   *
+   * @param options Sizes and seed.
+   */
   constructor(options: SyntheticFacesOptions) {
     const { identities, imagesPerIdentity } = options;
     if (!Number.isInteger(identities) || identities < 1) {

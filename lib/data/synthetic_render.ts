@@ -202,7 +202,11 @@ export class SyntheticFaceRenderer {
   readonly #softRed: ReturnType<SKRSContext2D["createRadialGradient"]>;
   readonly #softLight: ReturnType<SKRSContext2D["createRadialGradient"]>;
 
-  /** @param size Output size in pixels (faces are drawn in the 112 frame and scaled). */
+  /**
+   * Creates a `SyntheticFaceRenderer`.
+   *
+   * @param size Output size in pixels (faces are drawn in the 112 frame and scaled).
+   */
   constructor(size = 112) {
     if (!Number.isInteger(size) || size < 16 || size > 1024) {
       throw new RangeError(`synthetic face size must be an integer in [16, 1024], got ${size}`);

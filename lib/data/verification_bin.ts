@@ -26,6 +26,8 @@ import type { ImagePair, SampleImage, VerificationSet } from "./types.ts";
  */
 export class VerificationBinError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file.
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.
@@ -107,6 +109,8 @@ export class VerificationBin implements VerificationSet {
   readonly pairs: readonly ImagePair[];
 
   /**
+   * Creates a `VerificationBin`.
+   *
    * @param path The file path (for names and errors).
    * @param images Encoded images; must be exactly twice as many as `issame`.
    * @param issame Pair labels.

@@ -74,7 +74,11 @@ export interface UseBackendOptions {
 
 /** A requested engine cannot be used here; the message names what to install or change. */
 export class BackendUnavailableError extends Error {
-  /** @param message What is missing and how to get it. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is missing and how to get it.
+   */
   constructor(message: string) {
     super(message);
     this.name = "BackendUnavailableError";

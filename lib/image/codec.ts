@@ -43,6 +43,8 @@ export function sniffImageFormat(bytes: Uint8Array): string | null {
 /** An image could not be read or decoded; `source` names the file (or dataset entry). */
 export class ImageDecodeError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file path or dataset entry.
    * @param reason What is wrong with it.
    * @param cause The underlying library error, if any.

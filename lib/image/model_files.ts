@@ -11,7 +11,11 @@ import { useBackend } from "../engine/backend.ts";
 
 /** A model file could not be found, read or parsed; the message names the file. */
 export class ModelFileError extends Error {
-  /** @param path The file. @param reason What is wrong. @param cause Underlying error. */
+  /**
+   * Creates the error.
+   *
+   * @param path The file. @param reason What is wrong. @param cause Underlying error.
+   */
   constructor(readonly path: string, reason: string, cause?: unknown) {
     super(`${path}: ${reason}`, { cause });
     this.name = "ModelFileError";

@@ -88,7 +88,11 @@ export class TensorMasker implements BatchMasker {
   #warps = 0;
   #hits = 0;
 
-  /** @param options Mode, templates and draw settings. */
+  /**
+   * Creates a `TensorMasker`.
+   *
+   * @param options Mode, templates and draw settings.
+   */
   constructor(options: TensorMaskerOptions) {
     this.#options = { ...options };
     this.#templates = new Map((options.templates ?? []).map((t) => [t.name, t]));

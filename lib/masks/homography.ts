@@ -39,7 +39,11 @@ export interface HomographyOptions {
  * ```
  */
 export class HomographyError extends Error {
-  /** @param message What is wrong with the points. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong with the points.
+   */
   constructor(message: string) {
     super(message);
     this.name = "HomographyError";

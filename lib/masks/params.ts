@@ -41,6 +41,8 @@ export const CLEAN_SHIFT_RANGE = { dx: [-1, 1], dy: [-3, 3] } as const;
  */
 export class MaskParamsError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file (and line).
    * @param reason What is wrong.
    * @param options The underlying error, if any.

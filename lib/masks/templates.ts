@@ -100,7 +100,11 @@ export interface MaskTemplate {
  * ```
  */
 export class TemplateError extends Error {
-  /** @param message File and problem. */
+  /**
+   * Creates the error.
+   *
+   * @param message File and problem.
+   */
   constructor(message: string) {
     super(message);
     this.name = "TemplateError";

@@ -35,6 +35,8 @@ const VERSION = 1;
  */
 export class CheckpointReadError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The manifest or data file.
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.

@@ -22,6 +22,8 @@ import { BadFileError } from "../util/errors.ts";
  */
 export class NpyError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file.
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.

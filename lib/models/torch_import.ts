@@ -45,6 +45,8 @@ import { BadFileError } from "../util/errors.ts";
  */
 export class TorchCheckpointError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The file (or file and tensor).
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.

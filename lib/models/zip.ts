@@ -23,6 +23,8 @@ import { BadFileError } from "../util/errors.ts";
  */
 export class ZipError extends BadFileError {
   /**
+   * Creates the error.
+   *
    * @param source The archive.
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.

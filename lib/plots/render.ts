@@ -39,7 +39,11 @@ export const CHROMIUM_CANDIDATES: readonly string[] = [
  * ```
  */
 export class ChromiumNotFoundError extends Error {
-  /** @param looked The paths that were tried. */
+  /**
+   * Creates the error.
+   *
+   * @param looked The paths that were tried.
+   */
   constructor(looked: readonly string[]) {
     super(
       `no Chromium found to render the figure (looked at ${looked.join(", ")}); install Debian's ` +

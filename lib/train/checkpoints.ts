@@ -44,6 +44,8 @@ export class CheckpointWriteError extends Error {
   readonly previous: CheckpointEntry | null;
 
   /**
+   * Creates the error.
+   *
    * @param step The step that could not be saved.
    * @param previous The newest intact checkpoint.
    * @param message What happened.
@@ -90,6 +92,8 @@ export class CheckpointStore {
   readonly #writer: CheckpointWriter;
 
   /**
+   * Creates a `CheckpointStore`.
+   *
    * @param directory Folder of the checkpoints (created on the first save).
    * @param options How many to keep; an optional writer.
    */

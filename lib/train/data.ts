@@ -114,6 +114,8 @@ export class CachedSource implements TrainingSource {
   #bytes = 0;
 
   /**
+   * Creates a `CachedSource`.
+   *
    * @param source The source to cache.
    * @param options Memory budget.
    */

@@ -83,7 +83,11 @@ export class TrainLog {
   /** The file. */
   readonly path: string;
 
-  /** @param path The `.jsonl` file (created on the first append). */
+  /**
+   * Creates a `TrainLog`.
+   *
+   * @param path The `.jsonl` file (created on the first append).
+   */
   constructor(path: string) {
     this.path = path;
   }

@@ -75,6 +75,8 @@ export class SgdMomentum {
   readonly #buffers = new Map<string, tf.Variable>();
 
   /**
+   * Creates a `SgdMomentum`.
+   *
    * @param variables The trainable variables by name (e.g. `model/conv1.weight`, `head/kernel`).
    * @param options Momentum and weight decay.
    */

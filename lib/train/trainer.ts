@@ -135,6 +135,8 @@ export class TrainingDivergedError extends Error {
   readonly lastCheckpoint: CheckpointEntry | null;
 
   /**
+   * Creates the error.
+   *
    * @param step The failing step.
    * @param lastCheckpoint The newest good checkpoint.
    * @param message What went wrong.

@@ -35,6 +35,8 @@ export class BadFileError extends Error {
   readonly reason: string;
 
   /**
+   * Creates the error.
+   *
    * @param source The file path or entry.
    * @param reason What is wrong with it.
    * @param options The underlying error, if any.

@@ -63,7 +63,11 @@ export class Progress {
   #lastLogged = "";
   #fields: ProgressFields = {};
 
-  /** @param options See {@linkcode ProgressOptions}. */
+  /**
+   * Creates a `Progress`.
+   *
+   * @param options See {@linkcode ProgressOptions}.
+   */
   constructor(options: ProgressOptions) {
     this.#total = Math.max(0, options.total);
     this.#label = options.label ?? "";

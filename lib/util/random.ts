@@ -27,7 +27,11 @@ export class Rng {
   #c = 0;
   #d = 0;
 
-  /** @param seed Any finite number; equal seeds give equal streams. Strings are hashed with {@linkcode hashSeed}. */
+  /**
+   * Creates a `Rng`.
+   *
+   * @param seed Any finite number; equal seeds give equal streams. Strings are hashed with {@linkcode hashSeed}.
+   */
   constructor(seed: number | string = 0) {
     let s = (typeof seed === "string" ? hashSeed(seed) : Math.floor(seed)) >>> 0;
     const next = () => {
