@@ -26,7 +26,15 @@ export interface ProgressOptions {
 /** Extra values shown after the bar, e.g. `{ loss: 1.23, lr: 0.1 }`. */
 export type ProgressFields = Record<string, string | number>;
 
-/** Whether this code runs inside a Deno Jupyter kernel. */
+/**
+ * Whether this code runs inside a Deno Jupyter kernel.
+ *
+ * @example
+ * ```ts
+ * import { inNotebook } from "./progress.ts";
+ * console.log(inNotebook()); // false (true in a `deno jupyter` notebook)
+ * ```
+ */
 export function inNotebook(): boolean {
   // Outside `deno jupyter`, merely reading `Deno.jupyter` throws.
   try {
@@ -183,7 +191,15 @@ function consoleColumns(): number {
   }
 }
 
-/** Formats a number compactly for progress lines: 3 significant digits, no exponent below 1e6. */
+/**
+ * Formats a number compactly for progress lines: 3 significant digits, no exponent below 1e6.
+ *
+ * @example
+ * ```ts
+ * import { formatNumber } from "./progress.ts";
+ * console.log(formatNumber(1234.5), formatNumber(0.012345), formatNumber(2.5e7)); // 1235 0.012 2.50e+7
+ * ```
+ */
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
@@ -193,7 +209,15 @@ export function formatNumber(value: number): string {
   return value.toFixed(abs >= 1 ? 2 : 3);
 }
 
-/** Formats seconds as `45s`, `3m05s` or `2h03m`; `?` when unknown. */
+/**
+ * Formats seconds as `45s`, `3m05s` or `2h03m`; `?` when unknown.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * console.log(formatDuration(45), formatDuration(185), formatDuration(7380), formatDuration(NaN)); // 45s 3m05s 2h03m ?
+ * ```
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
   const s = Math.round(seconds);
