@@ -53,7 +53,8 @@ async function main(): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: Deno.args,
+      // `deno task name -- args` passes the `--` through.
+      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
       options: {
         quick: { type: "boolean", default: false },
         size: { type: "string" },

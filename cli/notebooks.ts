@@ -19,7 +19,8 @@ const PYTHON = "/usr/bin/python3";
 const JUPYTER_PACKAGES = ["jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
 
 const { values: args, positionals } = parseArgs({
-  args: Deno.args,
+  // `deno task name -- args` passes the `--` through.
+  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   allowPositionals: true,
   options: {
     full: { type: "boolean", default: false },

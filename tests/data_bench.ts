@@ -14,7 +14,8 @@ import { type BatchMasker, MaskInvPipeline, SyntheticFaces } from "../lib/data/m
 import type { Rng } from "../lib/util/random.ts";
 
 const { values: args } = parseArgs({
-  args: Deno.args,
+  // `deno task name -- args` passes the `--` through.
+  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
     faces: { type: "string", default: "2000" },
     batches: { type: "string", default: "30" },

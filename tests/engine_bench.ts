@@ -4,20 +4,28 @@
  * replace (a loop-based filter gradient plus wasm's own loop-based input gradient). PyTorch runs the same
  * net in the same process tree when Debian's python3-torch is installed.
  *
- * Run: `deno run -A tests/engine_bench.ts [--steps 5] [--engines wasm,wasm-naive,cpu] [--no-torch]`
- * Prints one JSON line per engine: `{"bench":"engine-3conv","engine",...,"step_s","ratio_vs_torch"}`.
+ * Run: `deno run -A tests/engine_bench.ts [--steps 5] [--engines wasm,wasm-naive,cpu] [--no-torch] [--profile]`
+ * Prints one JSON line per engine: `{"bench":"engine-3conv","engine",...,"step_s","ratio_vs_torch"}`; with
+ * `--profile`, also `"top_kernels"`: the five kernels with the most self time over the timed steps.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { unregisterWasmTrainingKernels, useBackend } from "../lib/engine/mod.ts";
+import {
+  type KernelTime,
+  profileKernels,
+  unregisterWasmTrainingKernels,
+  useBackend,
+} from "../lib/engine/mod.ts";
 import { Rng } from "../lib/util/random.ts";
 
 const { values: args } = parseArgs({
-  args: Deno.args,
+  // `deno task name -- args` passes the `--` through.
+  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
     steps: { type: "string", default: "5" },
     engines: { type: "string", default: "wasm,wasm-naive,cpu" },
     "no-torch": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const steps = Number(args.steps);
@@ -92,7 +100,7 @@ async function useEngine(engine: string): Promise<void> {
   }
 }
 
-function stepTime(): number {
+function stepTime(): { seconds: number; profile?: KernelTime[] } {
   const rng = new Rng(1);
   const init = (shape: number[], std: number) =>
     tf.variable(
@@ -124,8 +132,21 @@ function stepTime(): number {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const seconds = (performance.now() - t0) / 1000 / steps;
+  let profile: KernelTime[] | undefined;
+  if (args.profile) {
+    // Profiled separately: the wrapper's own overhead stays out of the timing above.
+    const profiler = profileKernels();
+    for (let i = 0; i < steps; i++) step();
+    profiler.stop();
+    profile = profiler.table().slice(0, 5).map((k) => ({
+      kernel: k.kernel,
+      calls: k.calls / steps,
+      selfMs: Math.round(k.selfMs / steps),
+      totalMs: Math.round(k.totalMs / steps),
+    }));
+  }
   tf.dispose([x, y, ...vars]);
-  return seconds;
+  return { seconds, profile };
 }
 
 function torchStepTime(): number | undefined {
@@ -172,7 +193,7 @@ if (torchSeconds !== undefined) {
 }
 for (const engine of args.engines.split(",")) {
   await useEngine(engine);
-  const seconds = stepTime();
+  const { seconds, profile } = stepTime();
   console.log(JSON.stringify({
     bench: "engine-3conv",
     engine,
@@ -180,5 +201,6 @@ for (const engine of args.engines.split(",")) {
     size: SIZE,
     step_s: Number(seconds.toFixed(4)),
     ratio_vs_torch: torchSeconds === undefined ? null : Number((torchSeconds / seconds).toFixed(4)),
+    ...(profile == null ? {} : { top_kernels_ms_per_step: profile }),
   }));
 }

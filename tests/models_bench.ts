@@ -12,7 +12,8 @@ import { backendInfo, useBackend } from "../lib/engine/mod.ts";
 import { createNetwork, iresnetConfig, type IResNetDepth, mobileFaceNetConfig } from "../lib/models/mod.ts";
 
 const { values: args } = parseArgs({
-  args: Deno.args,
+  // `deno task name -- args` passes the `--` through.
+  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
     engine: { type: "string", default: "wasm" },
     models: { type: "string", default: "iresnet18,iresnet50,iresnet100,mobilefacenet" },

@@ -384,3 +384,42 @@ Deno.test("MobileFaceNet: 112x112 → 512-d forward in both modes", async () => 
   });
   net.dispose();
 });
+
+Deno.test("MobileFaceNet inference: batch norms folded into fused kernels match the layer-by-layer pass", async () => {
+  for (const engine of ["cpu", "wasm"] as const) {
+    await useBackend(engine);
+    const net = createNetwork(mobileFaceNetConfig(), { seed: 2 });
+    // Non-trivial running statistics, so the folding has something to fold.
+    for (const [name, v] of net.params) {
+      if (name.endsWith("running_mean")) v.assign(tf.randomNormal(v.shape, 0, 0.3, "float32", 5));
+      if (name.endsWith("running_var")) v.assign(tf.randomUniform(v.shape, 0.5, 2, "float32", 6));
+    }
+    const x = tf.randomUniform([2, 112, 112, 3], -1, 1, "float32", 3) as tf.Tensor4D;
+    // Inside a gradient tape the network runs the layers one by one.
+    const layered = (): tf.Tensor2D => {
+      let output: tf.Tensor2D | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        output = tf.keep(net.forward(x));
+        return tf.sum(output);
+      }, net.trainableVariables().slice(0, 1));
+      tf.dispose([value, ...Object.values(grads)]);
+      return output!;
+    };
+    const maxDifference = (a: tf.Tensor, b: tf.Tensor): number =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+    const fused = net.forward(x), reference = layered();
+    const scale = tf.tidy(() => tf.max(tf.abs(reference)).dataSync()[0]);
+    const difference = maxDifference(fused, reference);
+    assert.ok(difference <= 1e-4 * scale, `${engine}: max |fused − layered| ${difference} (scale ${scale})`);
+    // The folded weights follow the variables: an assignment rebuilds them, and none leak.
+    const before = tf.memory().numTensors;
+    const gdcScale = net.params.get("body.18.1.weight")!;
+    tf.tidy(() => gdcScale.assign(tf.mul(gdcScale, 2)));
+    const refolded = net.forward(x), rereference = layered();
+    assert.ok(maxDifference(rereference, reference) > 1e-2 * scale, "the assignment changes the network");
+    assert.ok(maxDifference(refolded, rereference) <= 1e-4 * scale, `${engine}: refolded after assignment`);
+    assert.equal(tf.memory().numTensors, before + 2, "two outputs, no leaked folded weights");
+    tf.dispose([x, fused, reference, refolded, rereference]);
+    net.dispose();
+  }
+});

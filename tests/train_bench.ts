@@ -14,7 +14,8 @@
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
-  args: Deno.args,
+  // `deno task name -- args` passes the `--` through.
+  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
     models: { type: "string", default: "mobilefacenet,iresnet18" },
     threads: { type: "string", default: String(Math.min(navigator.hardwareConcurrency, 8)) },

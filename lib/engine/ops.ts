@@ -40,14 +40,6 @@ export interface BatchNormTrainOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
-import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, batchNormConfigs } from "./kernels/batch_norm.ts";
-import { PRELU_BACKWARD, preluConfigs } from "./kernels/prelu.ts";
-
-// The fused batch-norm and PReLU kernels (wasm: SIMD on the heap; cpu: plain loops); other engines use the
-// compositions below.
-for (const config of [...batchNormConfigs, ...preluConfigs]) {
-  if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
-}
  * import { batchNormTrain } from "./ops.ts";
  * const x = tf.tensor2d([[1, 2], [3, 6]]);
  * const y = batchNormTrain(x, tf.ones([2]), tf.zeros([2]));

@@ -60,7 +60,6 @@ interface Tally {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
-import process from "node:process";
  * import { useBackend } from "./backend.ts";
  * import { formatKernelTimes, profileKernels } from "./profile.ts";
  * await useBackend("cpu");

@@ -6,6 +6,24 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 
+/** One convolution followed by batch norm and, optionally, PReLU: the names of its three layers. */
+export interface ConvBnLayer {
+  /** The convolution, weight `${conv}.weight`. */
+  readonly conv: string;
+  /** Depthwise (`[kh, kw, C, 1]` filter) rather than a full convolution. */
+  readonly depthwise: boolean;
+  /** Stride and symmetric padding of the convolution. */
+  readonly stride: number;
+  /** Symmetric zero padding on each side. */
+  readonly pad: number;
+  /** The batch norm after it. */
+  readonly bn: string;
+  /** Batch-norm epsilon. */
+  readonly eps: number;
+  /** The PReLU after the batch norm, if any. */
+  readonly prelu?: string;
+}
+
 /** Layer operations on named parameters; implemented by {@linkcode FaceNetwork}. */
 export interface ForwardContext {
   /** Training mode: batch statistics in batch norm (and running-statistics updates), active dropout. */
@@ -20,6 +38,12 @@ export interface ForwardContext {
   batchNorm<T extends tf.Tensor>(name: string, x: T, eps: number): T;
   /** PReLU with slopes `${name}.weight`. */
   prelu<T extends tf.Tensor>(name: string, x: T): T;
+  /**
+   * Convolution, batch norm and optional PReLU. In inference mode outside a gradient tape, one fused kernel
+   * with the batch norm folded into the filter and bias (as inference engines do; the same function up to
+   * float rounding); otherwise the three layers in turn.
+   */
+  convBn(x: tf.Tensor4D, layer: ConvBnLayer): tf.Tensor4D;
   /** Dense layer `${name}.weight` (`[in, out]`) plus `${name}.bias` when `bias`. */
   dense(name: string, x: tf.Tensor2D, bias: boolean): tf.Tensor2D;
   /** Dropout with drop probability `rate` in training mode; identity otherwise. */

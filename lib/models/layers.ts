@@ -52,6 +52,43 @@ export function batchNormInference<T extends tf.Tensor>(x: T, p: BatchNormParams
   });
 }
 
+/** A convolution with a batch norm folded in: `conv(x, filter) + bias` equals `batchNorm(conv(x, original))`. */
+export interface FoldedConv {
+  /** The filter scaled per output channel by `γ/√(σ² + eps)`. */
+  filter: tf.Tensor4D;
+  /** `β − μ·γ/√(σ² + eps)`, `[C]`. */
+  bias: tf.Tensor1D;
+}
+
+/**
+ * Folds an inference-mode batch norm into the convolution before it (HWIO filter, or `[kh, kw, C, 1]` when
+ * `depthwise`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { foldBatchNorm } from "./layers.ts";
+ * const p = { weight: tf.tensor1d([2]), bias: tf.tensor1d([1]), runningMean: tf.tensor1d([0.5]),
+ *   runningVar: tf.tensor1d([1]) };
+ * const folded = foldBatchNorm(tf.ones([1, 1, 1, 1]), p, 0, false);
+ * console.log(folded.filter.dataSync()[0], folded.bias.dataSync()[0]); // 2 0
+ * ```
+ */
+export function foldBatchNorm(
+  filter: tf.Tensor4D,
+  p: BatchNormParams,
+  eps: number,
+  depthwise: boolean,
+): FoldedConv {
+  return tf.tidy(() => {
+    const scale = tf.mul(p.weight, tf.rsqrt(tf.add(p.runningVar, eps))) as tf.Tensor1D;
+    const bias = tf.sub(p.bias, tf.mul(p.runningMean, scale)) as tf.Tensor1D;
+    // Output channels are the last filter axis of a convolution, the third of a depthwise one.
+    const folded = tf.mul(filter, depthwise ? tf.reshape(scale, [-1, 1]) : scale) as tf.Tensor4D;
+    return { filter: folded, bias };
+  });
+}
+
 /**
  * Updates running statistics in place as PyTorch does in training mode: `new = (1 − m)·old + m·batch`, with the
  * unbiased batch variance (`n/(n−1)`, `n` values per channel).

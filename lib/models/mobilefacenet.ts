@@ -152,14 +152,27 @@ export function mobileFaceNetForward(
   x: tf.Tensor4D,
   _config: MobileFaceNetConfig,
 ): tf.Tensor2D {
-  const convBn = (name: string, y: tf.Tensor4D, stride: number, pad: number, act: boolean) => {
-    const z = ctx.batchNorm(`${name}.1`, ctx.conv(`${name}.0`, y, stride, pad), EPS);
-    return act ? ctx.prelu(`${name}.2`, z) : z;
-  };
-  const depthwiseBn = (name: string, y: tf.Tensor4D, stride: number, pad: number, act: boolean) => {
-    const z = ctx.batchNorm(`${name}.1`, ctx.depthwise(`${name}.0`, y, stride, pad), EPS);
-    return act ? ctx.prelu(`${name}.2`, z) : z;
-  };
+  const layer = (
+    name: string,
+    y: tf.Tensor4D,
+    stride: number,
+    pad: number,
+    act: boolean,
+    depthwise: boolean,
+  ) =>
+    ctx.convBn(y, {
+      conv: `${name}.0`,
+      depthwise,
+      stride,
+      pad,
+      bn: `${name}.1`,
+      eps: EPS,
+      prelu: act ? `${name}.2` : undefined,
+    });
+  const convBn = (name: string, y: tf.Tensor4D, stride: number, pad: number, act: boolean) =>
+    layer(name, y, stride, pad, act, false);
+  const depthwiseBn = (name: string, y: tf.Tensor4D, stride: number, pad: number, act: boolean) =>
+    layer(name, y, stride, pad, act, true);
   let y = convBn("body.0", x, 2, 1, true);
   y = depthwiseBn("body.1", y, 1, 1, true);
   BOTTLENECKS.forEach((b, i) => {

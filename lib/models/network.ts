@@ -9,15 +9,18 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../util/random.ts";
-import type { ForwardContext } from "./context.ts";
+import type { ConvBnLayer, ForwardContext } from "./context.ts";
 import type { EmbedOptions, FaceEmbedder } from "./embedder.ts";
 import { IRESNET_LAYERS, type IResNetConfig, iresnetForward, iresnetSpecs } from "./iresnet.ts";
 import { batchNormTrain, preluTrain } from "../engine/mod.ts";
 import {
   batchNormInference,
+  type BatchNormParams,
   conv2d,
   dense,
   depthwiseConv2d,
+  foldBatchNorm,
+  type FoldedConv,
   TORCH_BATCH_NORM,
   updateRunningStatistics,
 } from "./layers.ts";
@@ -128,6 +131,8 @@ export class FaceNetwork implements FaceEmbedder {
   readonly specs: ReadonlyMap<string, ParamSpec>;
   #dropoutRng: Rng;
   #disposed = false;
+  /** Batch norms folded into convolutions for inference, by convolution name, with the tensors they came from. */
+  #folded = new Map<string, { sourceData: object[]; conv: FoldedConv }>();
 
   /**
    * Wraps existing variables; most callers use {@linkcode createNetwork}.
@@ -211,7 +216,31 @@ export class FaceNetwork implements FaceEmbedder {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#dropFolded();
     for (const v of this.params.values()) v.dispose();
+  }
+
+  #dropFolded(): void {
+    for (const { conv } of this.#folded.values()) tf.dispose([conv.filter, conv.bias]);
+    this.#folded.clear();
+  }
+
+  /**
+   * The folded filter and bias of `layer`, recomputed when any weight it came from has changed (an assignment
+   * gives a variable new data) and kept outside every `tf.tidy`.
+   */
+  #foldedConv(layer: ConvBnLayer, filter: tf.Tensor4D, bn: BatchNormParams): FoldedConv {
+    // Identity of the source data, not of the variables: a variable gets a new `dataId` on every assignment.
+    const sourceData = [filter, bn.weight, bn.bias, bn.runningMean, bn.runningVar].map((t) => t.dataId);
+    const cached = this.#folded.get(layer.conv);
+    if (cached != null && cached.sourceData.every((id, i) => id === sourceData[i])) return cached.conv;
+    if (cached != null) tf.dispose([cached.conv.filter, cached.conv.bias]);
+    const conv = tf.tidy(() => {
+      const folded = foldBatchNorm(filter, bn, layer.eps, layer.depthwise);
+      return { filter: tf.keep(folded.filter), bias: tf.keep(folded.bias) };
+    });
+    this.#folded.set(layer.conv, { sourceData, conv });
+    return conv;
   }
 
   #checkAlive(): void {
@@ -225,26 +254,47 @@ export class FaceNetwork implements FaceEmbedder {
       if (v == null) throw new Error(`${this.name}: no parameter ${name}`);
       return v;
     };
+    const batchNormParams = (name: string): BatchNormParams => ({
+      weight: param(`${name}.weight`) as tf.Tensor1D,
+      bias: param(`${name}.bias`) as tf.Tensor1D,
+      runningMean: param(`${name}.running_mean`) as tf.Tensor1D,
+      runningVar: param(`${name}.running_var`) as tf.Tensor1D,
+    });
     const dropoutRng = this.#dropoutRng;
-    return {
+    const context: ForwardContext = {
       training,
       param,
       conv: (name, x, stride, pad) => conv2d(x, param(`${name}.weight`) as tf.Tensor4D, stride, pad),
       depthwise: (name, x, stride, pad) =>
         depthwiseConv2d(x, param(`${name}.weight`) as tf.Tensor4D, stride, pad),
+      convBn: (x, layer) => {
+        const filter = param(`${layer.conv}.weight`) as tf.Tensor4D;
+        // Folded weights carry no gradient to the variables: taped passes keep the layers apart.
+        if (training || tf.engine().state.gradientDepth > 0) {
+          const convolved = layer.depthwise
+            ? context.depthwise(layer.conv, x, layer.stride, layer.pad)
+            : context.conv(layer.conv, x, layer.stride, layer.pad);
+          const normalised = context.batchNorm(layer.bn, convolved, layer.eps);
+          return layer.prelu == null ? normalised : context.prelu(layer.prelu, normalised);
+        }
+        const folded = this.#foldedConv(layer, filter, batchNormParams(layer.bn));
+        const fused = {
+          x,
+          filter: folded.filter,
+          strides: layer.stride,
+          pad: layer.pad === 0 ? "valid" as const : layer.pad,
+          bias: folded.bias,
+          activation: layer.prelu == null ? "linear" as const : "prelu" as const,
+          preluActivationWeights: layer.prelu == null ? undefined : param(`${layer.prelu}.weight`),
+        };
+        return layer.depthwise ? tf.fused.depthwiseConv2d(fused) : tf.fused.conv2d(fused);
+      },
       batchNorm: <T extends tf.Tensor>(name: string, x: T, eps: number): T => {
         const weight = param(`${name}.weight`) as tf.Tensor1D;
         const bias = param(`${name}.bias`) as tf.Tensor1D;
-        const runningMean = params.get(`${name}.running_mean`)!;
-        const runningVar = params.get(`${name}.running_var`)!;
-        if (!training) {
-          return batchNormInference(x, {
-            weight,
-            bias,
-            runningMean: runningMean as tf.Tensor1D,
-            runningVar: runningVar as tf.Tensor1D,
-          }, eps);
-        }
+        const runningMean = param(`${name}.running_mean`) as tf.Variable;
+        const runningVar = param(`${name}.running_var`) as tf.Variable;
+        if (!training) return batchNormInference(x, batchNormParams(name), eps);
         const count = x.size / x.shape[x.rank - 1];
         return batchNormTrain(x, weight, bias, {
           epsilon: eps,
@@ -271,6 +321,7 @@ export class FaceNetwork implements FaceEmbedder {
       dropout: <T extends tf.Tensor>(x: T, rate: number): T =>
         training && rate > 0 ? tf.dropout(x, rate, undefined, dropoutRng.nextUint32()) as T : x,
     };
+    return context;
   }
 }
 
