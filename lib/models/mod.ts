@@ -24,7 +24,7 @@ export * from "./embedder.ts";
 export * from "./preprocess.ts";
 export * from "./layers.ts";
 export * from "./params.ts";
-export type { ForwardContext } from "./context.ts";
+export type { ConvBnLayer, ForwardContext } from "./context.ts";
 export * from "./iresnet.ts";
 export * from "./mobilefacenet.ts";
 export * from "./network.ts";
