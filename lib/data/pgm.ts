@@ -8,7 +8,21 @@
 import { assertPixels, type Pixels } from "./pixels.ts";
 import { BadFileError } from "../util/errors.ts";
 
-/** A PGM file could not be parsed; the message names the source and the problem. */
+/**
+ * A PGM file could not be parsed; the message names the source and the problem.
+ *
+ * @example
+ * ```ts
+ * import { decodePgm, PgmError } from "./pgm.ts";
+ * import { BadFileError } from "../util/errors.ts";
+ * try {
+ *   decodePgm(new Uint8Array(0), "empty.pgm");
+ * } catch (error) {
+ *   console.log(error instanceof PgmError, error instanceof BadFileError); // true true
+ *   console.log((error as PgmError).message); // empty.pgm: the file is empty (0 bytes)
+ * }
+ * ```
+ */
 export class PgmError extends BadFileError {
   /**
    * Creates the error.

@@ -39,7 +39,17 @@ function envFlag(name: string): string | undefined {
 /** Engines maskinv can run on; `auto` picks the fastest available one. */
 export type BackendPreference = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 
-/** Every accepted value of {@linkcode BackendPreference}. */
+/**
+ * Every accepted value of {@linkcode BackendPreference}.
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_PREFERENCES } from "./backend.ts";
+ * console.log(BACKEND_PREFERENCES.join(", ")); // auto, tensorflow, webgpu, wasm, cpu
+ * const requested: string = "wasm";
+ * console.log((BACKEND_PREFERENCES as readonly string[]).includes(requested)); // true
+ * ```
+ */
 export const BACKEND_PREFERENCES: readonly BackendPreference[] = [
   "auto",
   "tensorflow",
@@ -72,7 +82,21 @@ export interface UseBackendOptions {
   threads?: number;
 }
 
-/** A requested engine cannot be used here; the message names what to install or change. */
+/**
+ * A requested engine cannot be used here; the message names what to install or change.
+ *
+ * @example
+ * ```ts
+ * import { BackendUnavailableError } from "./backend.ts";
+ * try {
+ *   throw new BackendUnavailableError("TensorFlow.js could not initialise the webgpu backend");
+ * } catch (error) {
+ *   if (!(error instanceof BackendUnavailableError)) throw error;
+ *   console.log(error.name); // BackendUnavailableError
+ *   console.log(error.message); // TensorFlow.js could not initialise the webgpu backend
+ * }
+ * ```
+ */
 export class BackendUnavailableError extends Error {
   /**
    * Creates the error.

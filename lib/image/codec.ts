@@ -9,12 +9,27 @@ import { assertPixels, type ChannelCount, type Pixels } from "../data/pixels.ts"
 import { writeFileAtomic } from "../util/atomic.ts";
 import { BadFileError } from "../util/errors.ts";
 
-/** Default refusal threshold for decompression bombs: 64 megapixels. */
+/**
+ * Default refusal threshold for decompression bombs: 64 megapixels.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_PIXELS } from "./codec.ts";
+ * console.log(DEFAULT_MAX_PIXELS); // 64000000
+ * console.log(8000 * 8000 <= DEFAULT_MAX_PIXELS, 8001 * 8000 <= DEFAULT_MAX_PIXELS); // true false
+ * ```
+ */
 export const DEFAULT_MAX_PIXELS = 64_000_000;
 
 /**
  * Raster formats {@linkcode decodeImage} accepts (sharp's names). Vector and document formats (SVG, PDF) are
  * refused: a face photo never is one, and rendering them from untrusted files is a needless risk.
+ *
+ * @example
+ * ```ts
+ * import { DECODABLE_FORMATS } from "./codec.ts";
+ * console.log(DECODABLE_FORMATS.includes("png"), DECODABLE_FORMATS.includes("svg")); // true false
+ * ```
  */
 export const DECODABLE_FORMATS: readonly string[] = ["jpeg", "png", "webp", "gif", "tiff", "heif"];
 
@@ -40,7 +55,21 @@ export function sniffImageFormat(bytes: Uint8Array): string | null {
   return null;
 }
 
-/** An image could not be read or decoded; `source` names the file (or dataset entry). */
+/**
+ * An image could not be read or decoded; `source` names the file (or dataset entry).
+ *
+ * @example
+ * ```ts
+ * import { decodeImage, ImageDecodeError } from "./codec.ts";
+ * import { BadFileError } from "../util/errors.ts";
+ * try {
+ *   await decodeImage(new Uint8Array(0), "empty.png");
+ * } catch (error) {
+ *   console.log(error instanceof ImageDecodeError, error instanceof BadFileError); // true true
+ *   console.log((error as ImageDecodeError).message); // empty.png: the file is empty (0 bytes)
+ * }
+ * ```
+ */
 export class ImageDecodeError extends BadFileError {
   /**
    * Creates the error.

@@ -9,7 +9,17 @@ import { type GraphModel, loadGraphModel } from "@tensorflow/tfjs-converter";
 import { createRequire } from "node:module";
 import { useBackend } from "../engine/backend.ts";
 
-/** A model file could not be found, read or parsed; the message names the file. */
+/**
+ * A model file could not be found, read or parsed; the message names the file.
+ *
+ * @example
+ * ```ts
+ * import { ModelFileError } from "./model_files.ts";
+ * const error = new ModelFileError("models/blazeface.json", "the file does not exist");
+ * console.log(error.path); // models/blazeface.json
+ * console.log(error.message); // models/blazeface.json: the file does not exist
+ * ```
+ */
 export class ModelFileError extends Error {
   /**
    * Creates the error.

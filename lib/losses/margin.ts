@@ -46,13 +46,28 @@ export interface MarginLossConfig {
   readonly plusIndexing?: PlusIndexing;
 }
 
-/** Clamp bound of the cosines: `[−1 + COS_EPSILON, 1 − COS_EPSILON]`, as the reference losses. */
+/**
+ * Clamp bound of the cosines: `[−1 + COS_EPSILON, 1 − COS_EPSILON]`, as the reference losses.
+ *
+ * @example
+ * ```ts
+ * import { COS_EPSILON } from "./margin.ts";
+ * const clamp = (cos: number) => Math.min(1 - COS_EPSILON, Math.max(-1 + COS_EPSILON, cos));
+ * console.log(COS_EPSILON, clamp(1.2), Number.isFinite(Math.acos(clamp(1.2)))); // 1e-7 0.9999999 true
+ * ```
+ */
 export const COS_EPSILON = 1e-7;
 
 /**
  * ElasticFace-Arc: s = 64, m = 0.5, σ = 0.05.
  * Source: Boutros et al., "ElasticFace", CVPRW 2022, Sec. 4 (s = 64, m = 0.5, σ = 0.05 for ElasticFace-Arc);
  * fdbtrs/ElasticFace `config/config.py` (`s=64.0, m=0.50, std=0.05`). MaskInv trains with this loss.
+ *
+ * @example
+ * ```ts
+ * import { ELASTIC_ARC } from "./margin.ts";
+ * console.log(ELASTIC_ARC.kind, ELASTIC_ARC.scale, ELASTIC_ARC.margin, ELASTIC_ARC.std); // arc 64 0.5 0.05
+ * ```
  */
 export const ELASTIC_ARC: MarginLossConfig = {
   name: "elastic-arc",
@@ -63,13 +78,28 @@ export const ELASTIC_ARC: MarginLossConfig = {
   plus: false,
 };
 
-/** ElasticFace-Arc+ (the "+" rank assignment of {@linkcode ELASTIC_ARC}); source as ElasticFace, Sec. 3. */
+/**
+ * ElasticFace-Arc+ (the "+" rank assignment of {@linkcode ELASTIC_ARC}); source as ElasticFace, Sec. 3.
+ *
+ * @example
+ * ```ts
+ * import { ELASTIC_ARC_PLUS } from "./margin.ts";
+ * const { name, plus, margin } = ELASTIC_ARC_PLUS;
+ * console.log(name, plus, margin); // elastic-arc-plus true 0.5
+ * ```
+ */
 export const ELASTIC_ARC_PLUS: MarginLossConfig = { ...ELASTIC_ARC, name: "elastic-arc-plus", plus: true };
 
 /**
  * ElasticFace-Cos: s = 64, m = 0.35, σ = 0.05.
  * Source: ElasticFace, Sec. 4 (m = 0.35, σ = 0.05 for ElasticFace-Cos); fdbtrs/ElasticFace
  * `config/config_ElasticCosFace.py`.
+ *
+ * @example
+ * ```ts
+ * import { ELASTIC_COS } from "./margin.ts";
+ * console.log(ELASTIC_COS.kind, ELASTIC_COS.scale, ELASTIC_COS.margin, ELASTIC_COS.std); // cos 64 0.35 0.05
+ * ```
  */
 export const ELASTIC_COS: MarginLossConfig = {
   name: "elastic-cos",
@@ -80,10 +110,27 @@ export const ELASTIC_COS: MarginLossConfig = {
   plus: false,
 };
 
-/** ElasticFace-Cos+ (the "+" rank assignment of {@linkcode ELASTIC_COS}). */
+/**
+ * ElasticFace-Cos+ (the "+" rank assignment of {@linkcode ELASTIC_COS}).
+ *
+ * @example
+ * ```ts
+ * import { ELASTIC_COS_PLUS } from "./margin.ts";
+ * const { name, plus, margin } = ELASTIC_COS_PLUS;
+ * console.log(name, plus, margin); // elastic-cos-plus true 0.35
+ * ```
+ */
 export const ELASTIC_COS_PLUS: MarginLossConfig = { ...ELASTIC_COS, name: "elastic-cos-plus", plus: true };
 
-/** ArcFace: s = 64, m = 0.5 (Deng et al., CVPR 2019, Sec. 3), i.e. ElasticFace-Arc with σ = 0. */
+/**
+ * ArcFace: s = 64, m = 0.5 (Deng et al., CVPR 2019, Sec. 3), i.e. ElasticFace-Arc with σ = 0.
+ *
+ * @example
+ * ```ts
+ * import { ARCFACE } from "./margin.ts";
+ * console.log(ARCFACE.kind, ARCFACE.scale, ARCFACE.margin, ARCFACE.std); // arc 64 0.5 0
+ * ```
+ */
 export const ARCFACE: MarginLossConfig = {
   name: "arcface",
   kind: "arc",
@@ -93,7 +140,15 @@ export const ARCFACE: MarginLossConfig = {
   plus: false,
 };
 
-/** CosFace: s = 64, m = 0.35 (Wang et al., CVPR 2018, Sec. 4.1), i.e. ElasticFace-Cos with σ = 0. */
+/**
+ * CosFace: s = 64, m = 0.35 (Wang et al., CVPR 2018, Sec. 4.1), i.e. ElasticFace-Cos with σ = 0.
+ *
+ * @example
+ * ```ts
+ * import { COSFACE } from "./margin.ts";
+ * console.log(COSFACE.kind, COSFACE.scale, COSFACE.margin, COSFACE.std); // cos 64 0.35 0
+ * ```
+ */
 export const COSFACE: MarginLossConfig = {
   name: "cosface",
   kind: "cos",
@@ -103,7 +158,15 @@ export const COSFACE: MarginLossConfig = {
   plus: false,
 };
 
-/** Normalised softmax (no margin), s = 64 as the margin losses. */
+/**
+ * Normalised softmax (no margin), s = 64 as the margin losses.
+ *
+ * @example
+ * ```ts
+ * import { NORMALISED_SOFTMAX } from "./margin.ts";
+ * console.log(NORMALISED_SOFTMAX.scale, NORMALISED_SOFTMAX.margin, NORMALISED_SOFTMAX.std); // 64 0 0
+ * ```
+ */
 export const NORMALISED_SOFTMAX: MarginLossConfig = {
   name: "normalised-softmax",
   kind: "cos",
@@ -113,7 +176,15 @@ export const NORMALISED_SOFTMAX: MarginLossConfig = {
   plus: false,
 };
 
-/** Every predefined loss by name. */
+/**
+ * Every predefined loss by name.
+ *
+ * @example
+ * ```ts
+ * import { MARGIN_LOSSES } from "./margin.ts";
+ * console.log(Object.keys(MARGIN_LOSSES).length, MARGIN_LOSSES["cosface"].margin); // 7 0.35
+ * ```
+ */
 export const MARGIN_LOSSES: Readonly<Record<string, MarginLossConfig>> = Object.fromEntries(
   [ELASTIC_ARC, ELASTIC_ARC_PLUS, ELASTIC_COS, ELASTIC_COS_PLUS, ARCFACE, COSFACE, NORMALISED_SOFTMAX].map((
     c,

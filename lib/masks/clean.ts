@@ -35,7 +35,15 @@ export interface PreparedTemplate {
   premultiplied: Float32Array;
 }
 
-/** Skin luminance (sRGB, 0..1) of a well-lit face, the brightness at which a mask is shown as drawn. */
+/**
+ * Skin luminance (sRGB, 0..1) of a well-lit face, the brightness at which a mask is shown as drawn.
+ *
+ * @example
+ * ```ts
+ * import { REFERENCE_SKIN_LUMINANCE } from "./clean.ts";
+ * console.log(REFERENCE_SKIN_LUMINANCE); // 0.6
+ * ```
+ */
 export const REFERENCE_SKIN_LUMINANCE = 0.6;
 
 const shadingNorms = new WeakMap<MaskTemplate, number>();
@@ -204,7 +212,16 @@ export function cheekPixels(width: number, height: number, landmarks: Landmarks5
   return pixels;
 }
 
-/** Rec. 709 luma weights, applied to sRGB values. */
+/**
+ * Rec. 709 luma weights, applied to sRGB values.
+ *
+ * @example
+ * ```ts
+ * import { LUMA_WEIGHTS } from "./clean.ts";
+ * const [r, g, b] = [200, 150, 120];
+ * console.log(((LUMA_WEIGHTS[0] * r + LUMA_WEIGHTS[1] * g + LUMA_WEIGHTS[2] * b) / 255).toFixed(3)); // 0.621
+ * ```
+ */
 export const LUMA_WEIGHTS = [0.2126, 0.7152, 0.0722] as const;
 
 /**

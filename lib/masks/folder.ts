@@ -17,7 +17,16 @@ import { applyMask, maskResources } from "./apply.ts";
 import { drawMaskParamsWith, type MaskMode, type MaskParams, rngForKey } from "./params.ts";
 import type { MaskTemplate } from "./templates.ts";
 
-/** File extensions listed as images. */
+/**
+ * File extensions listed as images.
+ *
+ * @example
+ * ```ts
+ * import { IMAGE_EXTENSIONS } from "./folder.ts";
+ * const isImage = (name: string) => IMAGE_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e));
+ * console.log(isImage("face.JPG"), isImage("notes.txt")); // true false
+ * ```
+ */
 export const IMAGE_EXTENSIONS: readonly string[] = [
   ".png",
   ".jpg",

@@ -19,12 +19,26 @@ import type { Rng } from "../util/random.ts";
 import { findHomography } from "./homography.ts";
 import { warpPerspectiveOpenCv } from "./warp_perspective.ts";
 
-/** Side of the aligned faces the paper's masks are made for. */
+/**
+ * Side of the aligned faces the paper's masks are made for.
+ *
+ * @example
+ * ```ts
+ * import { PAPER_FACE_SIZE } from "./paper.ts";
+ * console.log(PAPER_FACE_SIZE); // 112
+ * ```
+ */
 export const PAPER_FACE_SIZE = 112;
 
 /**
  * The five points of the released template (`mask_img.png`, 1627x1085) in template pixels, in the order
  * the released code pairs them with ArcFace landmarks: nose tip, mouth corner, mouth corner, eye, eye.
+ *
+ * @example
+ * ```ts
+ * import { MASKINV_TEMPLATE_POINTS } from "./paper.ts";
+ * console.log(MASKINV_TEMPLATE_POINTS.length, MASKINV_TEMPLATE_POINTS[0]); // 5 [ 678, 464 ]
+ * ```
  */
 export const MASKINV_TEMPLATE_POINTS: readonly Point[] = [
   [678, 464],
@@ -34,13 +48,40 @@ export const MASKINV_TEMPLATE_POINTS: readonly Point[] = [
   [557, 64],
 ];
 
-/** ArcFace landmark index paired with each {@linkcode MASKINV_TEMPLATE_POINTS} entry (released code's order). */
+/**
+ * ArcFace landmark index paired with each {@linkcode MASKINV_TEMPLATE_POINTS} entry (released code's order).
+ *
+ * @example
+ * ```ts
+ * import { MASKINV_LANDMARK_ORDER } from "./paper.ts";
+ * import { ARCFACE_112 } from "../image/geometry.ts";
+ * // The template's first point, the nose tip, goes to ArcFace landmark 2, the nose.
+ * console.log(MASKINV_LANDMARK_ORDER[0], ARCFACE_112[MASKINV_LANDMARK_ORDER[0]]); // 2 [ 56.0252, 71.7366 ]
+ * ```
+ */
 export const MASKINV_LANDMARK_ORDER: readonly number[] = [2, 4, 3, 0, 1];
 
-/** Size of the released template; a different size means a different file. */
+/**
+ * Size of the released template; a different size means a different file.
+ *
+ * @example
+ * ```ts
+ * import { MASKINV_TEMPLATE_SIZE } from "./paper.ts";
+ * console.log(MASKINV_TEMPLATE_SIZE.width, MASKINV_TEMPLATE_SIZE.height); // 1627 1085
+ * ```
+ */
 export const MASKINV_TEMPLATE_SIZE = { width: 1627, height: 1085 } as const;
 
-/** Training-time random template shift ranges of the released code (half-open, integers). */
+/**
+ * Training-time random template shift ranges of the released code (half-open, integers).
+ *
+ * @example
+ * ```ts
+ * import { PAPER_SHIFT_RANGE } from "./paper.ts";
+ * const [low, high] = PAPER_SHIFT_RANGE.rs;
+ * console.log(low, high, PAPER_SHIFT_RANGE.rx); // -40 40 [ -10, 10 ]
+ * ```
+ */
 export const PAPER_SHIFT_RANGE = {
   /** Vertical shift `rs ∈ [−40, 40)` (template pixels). Source: released MaskInv training code. */
   rs: [-40, 40],
@@ -48,7 +89,15 @@ export const PAPER_SHIFT_RANGE = {
   rx: [-10, 10],
 } as const;
 
-/** Random colour range per channel: `0..149` (`randint(0, 150)`). Source: released MaskInv code. */
+/**
+ * Random colour range per channel: `0..149` (`randint(0, 150)`). Source: released MaskInv code.
+ *
+ * @example
+ * ```ts
+ * import { PAPER_COLOUR_MAX } from "./paper.ts";
+ * console.log(PAPER_COLOUR_MAX); // 149
+ * ```
+ */
 export const PAPER_COLOUR_MAX = 149;
 
 /** Settings of one paper-exact mask. */

@@ -15,13 +15,27 @@ import { TEXTURE_PATTERNS, type TexturePattern, type TextureSpec } from "./textu
 /** `paper`: the released MaskInv compositing (byte-exact); `clean`: the project's templates and compositing. */
 export type MaskMode = "paper" | "clean";
 
-/** Name under which paper-mode parameters refer to the released MaskInv template. */
+/**
+ * Name under which paper-mode parameters refer to the released MaskInv template.
+ *
+ * @example
+ * ```ts
+ * import { PAPER_TEMPLATE_NAME } from "./params.ts";
+ * console.log(PAPER_TEMPLATE_NAME); // maskinv
+ * ```
+ */
 export const PAPER_TEMPLATE_NAME = "maskinv";
 
 /**
  * Clean-mode random shift ranges in pixels of a 112x112 aligned face (inclusive integers) — about the
  * on-face size of the paper's template shifts (rs ∈ [−40, 40), rx ∈ [−10, 10) template pixels at ≈ 0.075
  * face pixels per template pixel).
+ *
+ * @example
+ * ```ts
+ * import { CLEAN_SHIFT_RANGE } from "./params.ts";
+ * console.log(CLEAN_SHIFT_RANGE.dx, CLEAN_SHIFT_RANGE.dy); // [ -1, 1 ] [ -3, 3 ]
+ * ```
  */
 export const CLEAN_SHIFT_RANGE = { dx: [-1, 1], dy: [-3, 3] } as const;
 

@@ -10,7 +10,15 @@ import type { Rgb } from "./templates.ts";
 /** Pattern kinds. */
 export type TexturePattern = "stripes" | "dots" | "checks" | "plaid" | "melange";
 
-/** Every {@linkcode TexturePattern}. */
+/**
+ * Every {@linkcode TexturePattern}.
+ *
+ * @example
+ * ```ts
+ * import { TEXTURE_PATTERNS } from "./texture.ts";
+ * console.log(TEXTURE_PATTERNS.join(", ")); // stripes, dots, checks, plaid, melange
+ * ```
+ */
 export const TEXTURE_PATTERNS: readonly TexturePattern[] = ["stripes", "dots", "checks", "plaid", "melange"];
 
 /** A texture: pattern, second colour, size and orientation. */

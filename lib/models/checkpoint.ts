@@ -14,7 +14,15 @@ import { writeFileAtomic, writeTextFileAtomic } from "../util/atomic.ts";
 import { BadFileError } from "../util/errors.ts";
 import { architectureName, type FaceNetwork, type NetworkConfig, networkFromTensors } from "./network.ts";
 
-/** File name of a checkpoint's manifest. */
+/**
+ * File name of a checkpoint's manifest.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_MANIFEST } from "./checkpoint.ts";
+ * console.log(`runs/baseline/${CHECKPOINT_MANIFEST}`); // runs/baseline/manifest.json
+ * ```
+ */
 export const CHECKPOINT_MANIFEST = "manifest.json";
 const FORMAT = "maskinv-checkpoint";
 const VERSION = 1;

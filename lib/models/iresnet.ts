@@ -34,7 +34,15 @@ export interface IResNetConfig {
   readonly dropout: number;
 }
 
-/** Blocks per stage of the published depths (insightface `iresnet.py`: `iresnet18/34/50/100`). */
+/**
+ * Blocks per stage of the published depths (insightface `iresnet.py`: `iresnet18/34/50/100`).
+ *
+ * @example
+ * ```ts
+ * import { IRESNET_LAYERS } from "./iresnet.ts";
+ * console.log(IRESNET_LAYERS.iresnet50); // [ 3, 4, 14, 3 ]
+ * ```
+ */
 export const IRESNET_LAYERS = {
   iresnet18: [2, 2, 2, 2],
   iresnet34: [3, 4, 6, 3],

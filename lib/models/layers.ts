@@ -18,7 +18,15 @@ export interface BatchNormOptions {
   momentum: number;
 }
 
-/** PyTorch's defaults: eps 1e-5, momentum 0.1. */
+/**
+ * PyTorch's defaults: eps 1e-5, momentum 0.1.
+ *
+ * @example
+ * ```ts
+ * import { TORCH_BATCH_NORM } from "./layers.ts";
+ * console.log(TORCH_BATCH_NORM.eps, TORCH_BATCH_NORM.momentum); // 0.00001 0.1
+ * ```
+ */
 export const TORCH_BATCH_NORM: BatchNormOptions = { eps: 1e-5, momentum: 0.1 };
 
 /** The four tensors of one batch-norm layer. */

@@ -36,7 +36,17 @@ export interface CheckpointEntry {
   readonly directory: string;
 }
 
-/** Saving a checkpoint failed; earlier checkpoints are untouched. */
+/**
+ * Saving a checkpoint failed; earlier checkpoints are untouched.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointWriteError } from "./checkpoints.ts";
+ * const previous = { step: 100, directory: "runs/baseline/step-00000100" };
+ * const error = new CheckpointWriteError(200, previous, "cannot save step 200: disk full");
+ * console.log(error.step, error.previous?.directory); // 200 runs/baseline/step-00000100
+ * ```
+ */
 export class CheckpointWriteError extends Error {
   /** The step that could not be saved. */
   readonly step: number;

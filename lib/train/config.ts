@@ -54,6 +54,13 @@ export interface TrainConfig extends LearningRateSchedule {
 
 /**
  * Fields that only change bookkeeping, not the trained weights; they may differ when a run is resumed.
+ *
+ * @example
+ * ```ts
+ * import { BOOKKEEPING_FIELDS } from "./config.ts";
+ * const fields = BOOKKEEPING_FIELDS;
+ * console.log(fields.includes("logEvery"), fields.includes("batchSize")); // true false
+ * ```
  */
 export const BOOKKEEPING_FIELDS: readonly (keyof TrainConfig)[] = [
   "name",

@@ -18,13 +18,29 @@ import { type IResNetConfig, iresnetConfig } from "../models/iresnet.ts";
 import type { TrainConfig } from "./config.ts";
 import type { MaskSpec, TrainingDataSpec, ValidationSpec } from "./data.ts";
 
-/** The steps of the paper's ablation. */
+/**
+ * The steps of the paper's ablation.
+ *
+ * @example
+ * ```ts
+ * import { ABLATION_STEPS } from "./configs.ts";
+ * console.log(ABLATION_STEPS.join(" → ")); // baseline → masked → maskinv-lg → maskinv-hg
+ * ```
+ */
 export const ABLATION_STEPS = ["baseline", "masked", "maskinv-lg", "maskinv-hg"] as const;
 
 /** One step of the ablation. */
 export type AblationStep = (typeof ABLATION_STEPS)[number];
 
-/** The sizes of every recipe. */
+/**
+ * The sizes of every recipe.
+ *
+ * @example
+ * ```ts
+ * import { RECIPE_SIZES } from "./configs.ts";
+ * console.log(RECIPE_SIZES.join(", ")); // paper, default, quick
+ * ```
+ */
 export const RECIPE_SIZES = ["paper", "default", "quick"] as const;
 
 /** A recipe size. */

@@ -127,7 +127,16 @@ export interface TrainResult {
   dispose(): void;
 }
 
-/** The loss or the gradients became NaN or infinite; the run stopped without applying that step. */
+/**
+ * The loss or the gradients became NaN or infinite; the run stopped without applying that step.
+ *
+ * @example
+ * ```ts
+ * import { TrainingDivergedError } from "./trainer.ts";
+ * const error = new TrainingDivergedError(37, null, "baseline: step 37 (epoch 1): the loss is NaN");
+ * console.log(error.name, error.step, error.lastCheckpoint); // TrainingDivergedError 37 null
+ * ```
+ */
 export class TrainingDivergedError extends Error {
   /** The step (1-based) whose loss or gradients were not finite. */
   readonly step: number;

@@ -37,7 +37,16 @@ const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2dConfig,
 ];
 
-/** Names of the kernels maskinv registers on the wasm backend. */
+/**
+ * Names of the kernels maskinv registers on the wasm backend.
+ *
+ * @example
+ * ```ts
+ * import { wasmTrainingKernelNames } from "./mod.ts";
+ * const names = wasmTrainingKernelNames;
+ * console.log(names.length, names.includes("Conv2DBackpropFilter")); // 11 true
+ * ```
+ */
 export const wasmTrainingKernelNames: readonly string[] = WASM_TRAINING_KERNELS.map((k) => k.kernelName);
 
 /**
