@@ -7,11 +7,12 @@
  * @module
  */
 import {
+  evaluationTableRow,
+  PERCENT_COLUMNS,
   resultsTableHtml,
   resultsTableMarkdown,
   SCENARIO_NAMES,
   scenarioScores,
-  type ScenarioSummary,
   TABLE_COLUMNS,
   type TableColumn,
   type TableRow,
@@ -69,22 +70,9 @@ export const MASK_PENALTY_THRESHOLD = 1.5;
 export function ablationRows(steps: readonly AblationStepResult[]): TableRow[] {
   const sets = [...new Set(steps.flatMap((s) => Object.keys(s.evaluation)))];
   return steps.flatMap((step) =>
-    sets.filter((set) => step.evaluation[set] != null).map((set) => {
-      const scenarios: Record<string, ScenarioSummary> = {};
-      for (const [name, result] of Object.entries(step.evaluation[set].scenarios)) {
-        const { eer, fmr100, fmr1000, gMean, iMean, fdr } = result.metrics;
-        scenarios[name] = {
-          eer,
-          fmr100,
-          fmr1000,
-          gMean,
-          iMean,
-          fdr,
-          accuracy: result.accuracy?.meanAccuracy,
-        };
-      }
-      return { name: sets.length > 1 ? `${step.label} · ${set}` : step.label, scenarios };
-    })
+    sets.filter((set) => step.evaluation[set] != null).map((set) =>
+      evaluationTableRow(step.evaluation[set], sets.length > 1 ? `${step.label} · ${set}` : step.label)
+    )
   );
 }
 
@@ -97,12 +85,11 @@ const HEADERS: Record<TableColumn, string> = {
   fdr: "FDR",
   accuracy: "Acc. %",
 };
-const PERCENT = new Set<TableColumn>(["eer", "fmr100", "fmr1000", "accuracy"]);
 
 function cell(column: TableColumn, value: number | undefined): string {
   if (value === undefined) return "";
   if (!Number.isFinite(value)) return Number.isNaN(value) ? "—" : value > 0 ? "∞" : "−∞";
-  return PERCENT.has(column)
+  return PERCENT_COLUMNS.has(column)
     ? (100 * value).toFixed(2)
     : column === "fdr"
     ? value.toFixed(3)

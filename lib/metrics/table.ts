@@ -77,7 +77,16 @@ const HEADERS: Record<TableColumn, string> = {
   accuracy: "Acc. (%)",
 };
 
-const PERCENT: ReadonlySet<TableColumn> = new Set(["eer", "fmr100", "fmr1000", "accuracy"]);
+/**
+ * The columns that hold rates (EER, FMR100, FMR1000, accuracy): stored as fractions, shown in percent.
+ *
+ * @example
+ * ```ts
+ * import { PERCENT_COLUMNS } from "./table.ts";
+ * console.log(PERCENT_COLUMNS.has("eer"), PERCENT_COLUMNS.has("fdr")); // true false
+ * ```
+ */
+export const PERCENT_COLUMNS: ReadonlySet<TableColumn> = new Set(["eer", "fmr100", "fmr1000", "accuracy"]);
 
 /** Layout options of the table renderers. */
 export interface TableOptions {
@@ -103,7 +112,7 @@ function formatCell(
   if (value === undefined || value === null) return "";
   if (Number.isNaN(value)) return "—";
   if (!Number.isFinite(value)) return value > 0 ? "∞" : "−∞";
-  return PERCENT.has(column)
+  return PERCENT_COLUMNS.has(column)
     ? (value * 100).toFixed(options.percentDigits ?? 2)
     : value.toFixed(options.valueDigits ?? 4);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TableColumn, TableRow } from "../metrics/mod.ts";
-import { SCENARIO_NAMES } from "../metrics/mod.ts";
+import { PERCENT_COLUMNS, SCENARIO_NAMES } from "../metrics/mod.ts";
 import { PALETTE, type PlotlyFigure } from "./figure.ts";
 
 /** Options of {@linkcode groupedBarFigure}. */
@@ -31,7 +31,6 @@ const AXIS_TITLES: Record<TableColumn, string> = {
   fdr: "FDR",
   accuracy: "accuracy (%)",
 };
-const PERCENT: ReadonlySet<TableColumn> = new Set(["eer", "fmr100", "fmr1000", "accuracy"]);
 
 /**
  * A grouped bar chart of one metric: x = rows (models / ablation steps), one bar colour per scenario.
@@ -55,7 +54,7 @@ export function groupedBarFigure(rows: readonly TableRow[], options: BarOptions 
     ...SCENARIO_NAMES.filter((name) => present.has(name)),
     ...[...present].filter((name) => !SCENARIO_NAMES.includes(name)),
   ];
-  const factor = PERCENT.has(metric) ? 100 : 1;
+  const factor = PERCENT_COLUMNS.has(metric) ? 100 : 1;
   const data = scenarios.map((scenario, k) => {
     const y = rows.map((row) => {
       const value = row.scenarios[scenario]?.[metric];
