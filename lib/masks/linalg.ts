@@ -494,6 +494,13 @@ export function jacobiEigen(matrix: readonly (readonly number[])[]): SymmetricEi
   return { values: w, vectors: v };
 }
 
+/** OpenCV's SVD back-substitution skips eigenvalues up to `2·DBL_EPSILON·Σλ` (summed in index order). */
+function backSubstitutionThreshold(values: readonly number[]): number {
+  let sum = 0;
+  for (const value of values) sum += value;
+  return sum * DBL_EPSILON * 2;
+}
+
 /**
  * `cv::solve(A, b, x, DECOMP_EIG)` for a symmetric `A` and one right-hand side: Jacobi eigenvectors, then
  * the back-substitution that skips eigenvalues below `2·DBL_EPSILON·Σλ`.
@@ -508,9 +515,7 @@ export function solveSymmetricEig(a: readonly (readonly number[])[], b: readonly
   const n = assertSquare(a, "solveSymmetricEig");
   const { values, vectors } = jacobiEigen(a);
   const x = new Array<number>(n).fill(0);
-  let threshold = 0;
-  for (let i = 0; i < n; i++) threshold += values[i];
-  threshold *= DBL_EPSILON * 2;
+  const threshold = backSubstitutionThreshold(values);
   for (let i = 0; i < n; i++) {
     let wi = values[i];
     if (Math.abs(wi) <= threshold) continue;
@@ -538,9 +543,7 @@ export function invertSymmetricEig(a: readonly (readonly number[])[]): number[][
   const { values, vectors } = eigenSymmetric(a);
   const x: number[][] = [];
   for (let i = 0; i < n; i++) x.push(new Array<number>(n).fill(0));
-  let threshold = 0;
-  for (let i = 0; i < n; i++) threshold += values[i];
-  threshold *= DBL_EPSILON * 2;
+  const threshold = backSubstitutionThreshold(values);
   for (let i = 0; i < n; i++) {
     let wi = values[i];
     if (Math.abs(wi) <= threshold) continue;
