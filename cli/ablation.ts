@@ -39,6 +39,7 @@ import {
 import { RECIPE_SIZES, type RecipeSize } from "../lib/train/mod.ts";
 import type { ProgressOutput } from "../lib/util/mod.ts";
 import { writeFigurePng } from "../lib/plots/mod.ts";
+import { abortOnInterrupt, taskArgs } from "./common.ts";
 
 function usage(message: string): never {
   console.error(
@@ -53,8 +54,7 @@ async function main(): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      // `deno task name -- args` passes the `--` through.
-      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      args: taskArgs(),
       options: {
         quick: { type: "boolean", default: false },
         size: { type: "string" },
@@ -91,13 +91,9 @@ async function main(): Promise<number> {
     usage(`unknown --progress "${values.progress}"`);
   }
 
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    console.error("\ninterrupted: finishing the current step and saving a checkpoint (Ctrl-C again to quit)");
-    controller.abort();
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
+  const interrupt = abortOnInterrupt(
+    "interrupted: finishing the current step and saving a checkpoint (Ctrl-C again to quit)",
+  );
   const started = performance.now();
   try {
     console.error(
@@ -115,7 +111,7 @@ async function main(): Promise<number> {
       teacher: values.teacher,
       maskTemplate: values["mask-template"],
       progress: values.progress as ProgressOutput,
-      signal: controller.signal,
+      signal: interrupt.signal,
     });
     run.wallSeconds = (performance.now() - started) / 1000;
     const files = await writeAblationReport(run, out);
@@ -143,9 +139,9 @@ async function main(): Promise<number> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`ablation: ${message}`);
-    return controller.signal.aborted ? 130 : 1;
+    return interrupt.signal.aborted ? 130 : 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
+    interrupt.dispose();
   }
 }
 

@@ -29,6 +29,7 @@ import {
 import { createNetwork, iresnetConfig, mobileFaceNetConfig, type NetworkConfig } from "../lib/models/mod.ts";
 import { ELASTIC_ARC, MarginHead } from "../lib/losses/mod.ts";
 import { Rng } from "../lib/util/random.ts";
+import { taskArgs } from "./common.ts";
 
 /** Settings of one throughput measurement. */
 export interface TrainBenchOptions {
@@ -168,8 +169,7 @@ const USAGE = `usage: deno task bench -- train [--model mobilefacenet,iresnet18]
   [--steps 3] [--classes 1000] [--backend wasm] [--threads N] [--profile] [--json]`;
 
 async function main(argv: string[]): Promise<void> {
-  // `deno task bench -- train …` passes the separator through.
-  const [command, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
+  const [command, ...rest] = taskArgs(argv);
   if (command !== "train") {
     console.error(USAGE);
     Deno.exit(2);

@@ -41,6 +41,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { taskArgs } from "./common.ts";
 import {
   Mfr2,
   Orl,
@@ -116,8 +117,7 @@ const NPM_MODELS = ["npm:mobilefacenet", "npm:mobileface"];
 /** Mask sources drawn in the synthetic-vs-real DET plot (the per-template rows stay in the table). */
 const DET_MASKS = ["none", "real", "clean", "paper"];
 
-// `deno task eval -- ...` passes the separator through.
-const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+const argv = taskArgs();
 let parsed;
 try {
   parsed = parseArgs({

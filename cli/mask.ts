@@ -47,6 +47,7 @@ import {
 } from "../lib/masks/mod.ts";
 import { writeTextFileAtomic } from "../lib/util/atomic.ts";
 import { BadFileError } from "../lib/util/errors.ts";
+import { taskArgs } from "./common.ts";
 
 const USAGE = "usage: deno task mask -- <input dir|file> <output dir> [--template name|path] [--seed N] " +
   "[--params out.jsonl] [--aligned | --detect | --landmarks file.json] [--align] [--crops] [--mfr2-no-mask] " +
@@ -57,8 +58,7 @@ function usage(message: string): never {
   Deno.exit(2);
 }
 
-// `deno task mask -- ...` passes the separator through.
-const argv = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+const argv = taskArgs();
 const { values: args, positionals } = parseArgs({
   args: argv,
   allowPositionals: true,

@@ -14,13 +14,13 @@
  */
 import { parseArgs } from "node:util";
 import { writeTextFileAtomic } from "../lib/util/atomic.ts";
+import { taskArgs } from "./common.ts";
 
 const PYTHON = "/usr/bin/python3";
 const JUPYTER_PACKAGES = ["jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
 
 const { values: args, positionals } = parseArgs({
-  // `deno task name -- args` passes the `--` through.
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+  args: taskArgs(),
   allowPositionals: true,
   options: {
     full: { type: "boolean", default: false },

@@ -48,6 +48,7 @@ import {
   trainRecipe,
 } from "../lib/train/mod.ts";
 import type { ProgressOutput } from "../lib/util/mod.ts";
+import { abortOnInterrupt, taskArgs } from "./common.ts";
 
 function usage(message: string): never {
   console.error(
@@ -69,8 +70,7 @@ async function main(): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      // `deno task name -- args` passes the `--` through.
-      args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+      args: taskArgs(),
       allowPositionals: true,
       options: {
         size: { type: "string", default: "default" },
@@ -137,13 +137,9 @@ async function main(): Promise<number> {
       maskTemplate: values["mask-template"],
     });
 
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    console.error("\ninterrupted: finishing the current step and saving a checkpoint (Ctrl-C again to quit)");
-    controller.abort();
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
+  const interrupt = abortOnInterrupt(
+    "interrupted: finishing the current step and saving a checkpoint (Ctrl-C again to quit)",
+  );
   try {
     const options = {
       config,
@@ -153,7 +149,7 @@ async function main(): Promise<number> {
       resume: values.resume,
       validate,
       progress: values.progress as ProgressOutput,
-      signal: controller.signal,
+      signal: interrupt.signal,
     };
     const result = teacher ? await distill({ ...options, teacher }) : await train(options);
     console.log(JSON.stringify({
@@ -173,7 +169,7 @@ async function main(): Promise<number> {
     console.error(`train ${step}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
+    interrupt.dispose();
     teacher?.dispose();
     data.close();
   }

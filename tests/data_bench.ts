@@ -12,10 +12,10 @@ import { parseArgs } from "node:util";
 import { useBackend } from "../lib/engine/mod.ts";
 import { type BatchMasker, MaskInvPipeline, SyntheticFaces } from "../lib/data/mod.ts";
 import type { Rng } from "../lib/util/random.ts";
+import { taskArgs } from "../cli/common.ts";
 
 const { values: args } = parseArgs({
-  // `deno task name -- args` passes the `--` through.
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+  args: taskArgs(),
   options: {
     faces: { type: "string", default: "2000" },
     batches: { type: "string", default: "30" },

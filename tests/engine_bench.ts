@@ -17,10 +17,10 @@ import {
   useBackend,
 } from "../lib/engine/mod.ts";
 import { Rng } from "../lib/util/random.ts";
+import { taskArgs } from "../cli/common.ts";
 
 const { values: args } = parseArgs({
-  // `deno task name -- args` passes the `--` through.
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+  args: taskArgs(),
   options: {
     steps: { type: "string", default: "5" },
     engines: { type: "string", default: "wasm,wasm-naive,cpu" },

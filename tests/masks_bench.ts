@@ -27,9 +27,10 @@ import {
   warpPerspectiveOpenCv,
 } from "../lib/masks/mod.ts";
 import { Rng } from "../lib/util/random.ts";
+import { taskArgs } from "../cli/common.ts";
 
 const { values: args } = parseArgs({
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+  args: taskArgs(),
   options: {
     images: { type: "string", default: "512" },
     batch: { type: "string", default: "64" },

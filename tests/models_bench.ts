@@ -10,10 +10,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { backendInfo, useBackend } from "../lib/engine/mod.ts";
 import { createNetwork, iresnetConfig, type IResNetDepth, mobileFaceNetConfig } from "../lib/models/mod.ts";
+import { taskArgs } from "../cli/common.ts";
 
 const { values: args } = parseArgs({
-  // `deno task name -- args` passes the `--` through.
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+  args: taskArgs(),
   options: {
     engine: { type: "string", default: "wasm" },
     models: { type: "string", default: "iresnet18,iresnet50,iresnet100,mobilefacenet" },

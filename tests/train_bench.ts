@@ -12,10 +12,10 @@
  * `{"bench":"train-vs-torch","model",…,"maskinv":{…},"torch":{…}|null,"train_ratio","infer_ratio","load"}`.
  */
 import { parseArgs } from "node:util";
+import { taskArgs } from "../cli/common.ts";
 
 const { values: args } = parseArgs({
-  // `deno task name -- args` passes the `--` through.
-  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
+  args: taskArgs(),
   options: {
     models: { type: "string", default: "mobilefacenet,iresnet18" },
     threads: { type: "string", default: String(Math.min(navigator.hardwareConcurrency, 8)) },
