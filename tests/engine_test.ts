@@ -12,6 +12,7 @@ import {
 } from "../lib/engine/mod.ts";
 import { findThreadpoolAddress } from "../lib/engine/wasm_threads.ts";
 import { Rng } from "../lib/util/random.ts";
+import { scaledError } from "./numeric_helpers.ts";
 
 type Attrs = Record<string, unknown>;
 interface KernelCase {
@@ -42,16 +43,6 @@ async function runOn(
     const out = tf.engine().runKernel(c.kernel, inputs, c.attrs as tf.NamedAttrMap) as tf.Tensor;
     return { values: out.dataSync() as Float32Array, shape: out.shape };
   });
-}
-
-function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxDiff / Math.max(maxRef, 1e-12);
 }
 
 function outSize(size: number, filter: number, stride: number, pad: "same" | "valid"): number {
@@ -323,7 +314,7 @@ Deno.test(`maskinv's wasm kernels match the cpu backend to 1e-4 relative (${kern
     const expected = await runOn("cpu", c);
     const actual = await runOn("wasm", c);
     assert.deepEqual(actual.shape, expected.shape, `${c.label}: shape`);
-    const error = maxRelativeError(actual.values, expected.values);
+    const error = scaledError(actual.values, expected.values);
     if (!(error <= 1e-4)) failures.push(`${c.label}: relative error ${error.toExponential(2)}`);
   }
   assert.deepEqual(failures, []);
@@ -337,7 +328,7 @@ Deno.test("the filter gradient gives the same values when its positions are cut 
     for (const c of chunked) {
       const expected = await runOn("cpu", c);
       const actual = await runOn("wasm", c);
-      const error = maxRelativeError(actual.values, expected.values);
+      const error = scaledError(actual.values, expected.values);
       assert.ok(error <= 1e-4, `${c.label}: relative error ${error.toExponential(2)}`);
     }
   } finally {
@@ -509,13 +500,13 @@ Deno.test("batchNormTrain matches automatic differentiation of the textbook form
       const expected = tf.grads((a, g, b) => tf.sum(tf.mul(reference(a, g, b), dy)))([x, gamma, beta]);
       const actual = tf.grads((a, g, b) => tf.sum(tf.mul(ours(a, g, b), dy)))([x, gamma, beta]);
       const forward = [ours(x, gamma, beta), reference(x, gamma, beta)];
-      const forwardError = maxRelativeError(
+      const forwardError = scaledError(
         forward[0].dataSync() as Float32Array,
         forward[1].dataSync() as Float32Array,
       );
       assert.ok(forwardError < 1e-5, `${backend} ${shape} forward: ${forwardError}`);
       for (let i = 0; i < 3; i++) {
-        const error = maxRelativeError(
+        const error = scaledError(
           actual[i].dataSync() as Float32Array,
           expected[i].dataSync() as Float32Array,
         );
@@ -736,7 +727,7 @@ Deno.test("preluTrain matches TensorFlow.js's own PReLU gradient (values and gra
       const expected = tf.grads(reference)([x, alpha]);
       assert.deepEqual(preluTrain(x, alpha).dataSync(), tf.prelu(x, alpha).dataSync());
       for (let i = 0; i < 2; i++) {
-        const error = maxRelativeError(
+        const error = scaledError(
           actual[i].dataSync() as Float32Array,
           expected[i].dataSync() as Float32Array,
         );

@@ -34,6 +34,7 @@ import {
   storedZip,
   verificationBinPickle,
 } from "./reliability_helpers.ts";
+import { runCli } from "./cli_helpers.ts";
 
 const corpus = await hostileCorpus();
 const ERRORS: Record<string, abstract new (...args: never[]) => Error> = {
@@ -352,16 +353,8 @@ Deno.test("maskImageFolder and `deno task mask`: an unreadable image stops the r
   assert.deepEqual(result.failed, []);
   assert.deepEqual(result.skipped.map((s) => s.key), ["ann/ann_0003.png", "bob/bob_0003.jpg"]);
   // The command line: exit 1 naming the file by default; with --skip-bad, exit 0 and the files listed.
-  const cli = new URL("../cli/mask.ts", import.meta.url).pathname;
-  const run = async (...extra: string[]) => {
-    const out = await Deno.makeTempDir();
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", cli, root, out, "--aligned", "--template", "surgical", ...extra],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return { code, stdout: new TextDecoder().decode(stdout), stderr: new TextDecoder().decode(stderr) };
-  };
+  const run = async (...extra: string[]) =>
+    runCli("mask.ts", [root, await Deno.makeTempDir(), "--aligned", "--template", "surgical", ...extra]);
   const strict = await run();
   assert.equal(strict.code, 1, strict.stderr);
   assert.match(strict.stderr, /ann_0003\.png: cannot decode image .*--skip-bad/);
@@ -394,31 +387,20 @@ Deno.test("`deno task eval` on a .bin with a corrupt image: exit 1 naming it, or
   );
   await saveCheckpoint(`${dir}/model`, { architecture: net.config, groups: { model: networkState(net) } });
   net.dispose();
-  const cli = new URL("../cli/eval.ts", import.meta.url).pathname;
-  const run = async (...extra: string[]) => {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        cli,
-        "--model",
-        `${dir}/model`,
-        "--data",
-        `${dir}/tiny.bin`,
-        "--scenarios",
-        "um-um",
-        "--backend",
-        "cpu",
-        "--json",
-        `${dir}/out.json`,
-        ...extra,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return { code, stdout: new TextDecoder().decode(stdout), stderr: new TextDecoder().decode(stderr) };
-  };
+  const run = (...extra: string[]) =>
+    runCli("eval.ts", [
+      "--model",
+      `${dir}/model`,
+      "--data",
+      `${dir}/tiny.bin`,
+      "--scenarios",
+      "um-um",
+      "--backend",
+      "cpu",
+      "--json",
+      `${dir}/out.json`,
+      ...extra,
+    ]);
   const strict = await run();
   assert.equal(strict.code, 1, strict.stderr);
   assert.match(strict.stderr, /tiny\.bin#5: cannot decode image/);

@@ -31,6 +31,7 @@ import {
   templateDistillationLoss,
 } from "../lib/losses/mod.ts";
 import { Rng } from "../lib/util/random.ts";
+import { scaledError } from "./numeric_helpers.ts";
 
 interface MarginCase {
   name: string;
@@ -51,17 +52,6 @@ const reference = JSON.parse(
   margin_cases: MarginCase[];
   kd_mse_normalised: { student: number[][]; teacher: number[][]; loss: number; grad_student: number[][] };
 };
-
-/** `max|a − b| / max|b|`. */
-function scaledError(actual: ArrayLike<number>, expected: number[]): number {
-  assert.equal(actual.length, expected.length);
-  let worst = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return worst / scale;
-}
 
 const TOLERANCE = 1e-5;
 

@@ -25,6 +25,7 @@ import {
   saveCheckpoint,
   updateRunningStatistics,
 } from "../lib/models/mod.ts";
+import { scaledError } from "./numeric_helpers.ts";
 
 const shared = new URL("../../shared/", import.meta.url);
 const hasShared = await Deno.stat(shared).then(() => true, () => false);
@@ -38,17 +39,6 @@ const TINY: IResNetConfig = {
   inputSize: [32, 32],
   dropout: 0,
 };
-
-/** `max|a − b| / max|b|`. */
-function scaledError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length);
-  let worst = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return worst / scale;
-}
 
 function trainableCount(specs: ReturnType<typeof networkSpecs>): number {
   return specs.filter((s) => s.trainable).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);

@@ -37,6 +37,7 @@ import {
   type VerificationEvaluation,
 } from "../lib/metrics/mod.ts";
 import { loadEmbedder } from "../lib/models/mod.ts";
+import { runCli } from "./cli_helpers.ts";
 
 const shared = new URL("../../shared/", import.meta.url);
 const mfr2Dir = new URL("data/mfr2", shared).pathname;
@@ -344,32 +345,24 @@ Deno.test("syntheticMaskAppliers: the same key gets the same mask on every run, 
 
 Deno.test("deno task eval on synthetic faces writes every scenario, thresholds and pair counts as JSON", async () => {
   const json = `${await Deno.makeTempDir()}/out/eval.json`;
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../cli/eval.ts", import.meta.url).pathname,
-      "--model",
-      "npm:mobileface",
-      "--data",
-      "synthetic",
-      "--identities",
-      "6",
-      "--images-per-identity",
-      "3",
-      "--backend",
-      "wasm",
-      "--mask",
-      "surgical",
-      "--json",
-      json,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(run.stdout);
-  assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-  assert.match(stdout, /Operational thresholds/);
+  const run = await runCli("eval.ts", [
+    "--model",
+    "npm:mobileface",
+    "--data",
+    "synthetic",
+    "--identities",
+    "6",
+    "--images-per-identity",
+    "3",
+    "--backend",
+    "wasm",
+    "--mask",
+    "surgical",
+    "--json",
+    json,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /Operational thresholds/);
   const report = JSON.parse(await Deno.readTextFile(json));
   assert.equal(report.data.kind, "synthetic");
   assert.equal(report.masks.variant, "clean:surgical");
@@ -381,21 +374,9 @@ Deno.test("deno task eval on synthetic faces writes every scenario, thresholds a
     assert.ok(scenario.metrics.eer >= 0 && scenario.metrics.eer <= 1);
   }
   assert.deepEqual(evaluation.calibration!.points.map((p) => p.targetFmr), [0.01, 0.001]);
-  const bad = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../cli/eval.ts", import.meta.url).pathname,
-      "--model",
-      "npm:mobileface",
-      "--data",
-      "x",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const bad = await runCli("eval.ts", ["--model", "npm:mobileface", "--data", "x"]);
   assert.equal(bad.code, 2);
-  assert.match(new TextDecoder().decode(bad.stderr), /x: not an MFR2 folder/);
+  assert.match(bad.stderr, /x: not an MFR2 folder/);
 });
 
 // ---------------------------------------------------------------------------------- MFR2 and ORL themselves
