@@ -22,12 +22,14 @@ interface Sample {
   rss: number;
 }
 
+/** Resident memory from a quarter of the way in (V8 and the wasm heap are still growing before that) to the end. */
 function rssSummary(samples: Sample[]): string {
-  const warm = samples[Math.min(1, samples.length - 1)].rss;
-  const peak = Math.max(...samples.map((s) => s.rss));
-  const last = samples.at(-1)!.rss;
-  return `RSS after warm-up ${(warm / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB, ` +
-    `end ${(last / MiB).toFixed(0)} MiB (growth ${((last - warm) / MiB).toFixed(0)} MiB)`;
+  const settled = samples.slice(Math.floor(samples.length / 4));
+  const mib = (bytes: number) => (bytes / MiB).toFixed(0);
+  const rss = settled.map((s) => s.rss);
+  return `RSS from step ${Math.floor(settled[0].step)}: ${mib(rss[0])} MiB, range ${mib(Math.min(...rss))}–${
+    mib(Math.max(...rss))
+  } MiB, end ${mib(rss.at(-1)!)} MiB (change ${mib(rss.at(-1)! - rss[0])} MiB)`;
 }
 
 Deno.test(`memory: ${BATCHES} training steps and ${BATCHES} evaluation batches keep the tensor count flat`, async () => {
