@@ -7,16 +7,20 @@
 
 /**
  * The arguments without the `--` that `deno task name -- args` passes through, so both `deno task name args`
- * and `deno task name -- args` work.
+ * and `deno task name -- args` work — also for tasks whose command already carries arguments of its own
+ * (`deno task eval:mfr2 -- --mfr2 dir` runs `cli/eval.ts --task mfr2 -- --mfr2 dir`). Only the first `--` is
+ * the task's separator; none of maskinv's commands take one of their own.
  *
  * @example
  * ```ts
  * import { taskArgs } from "./common.ts";
  * console.log(taskArgs(["--", "--quick"]), taskArgs(["--quick"])); // [ "--quick" ] [ "--quick" ]
+ * console.log(taskArgs(["--task", "mfr2", "--", "--mfr2", "dir"])); // [ "--task", "mfr2", "--mfr2", "dir" ]
  * ```
  */
 export function taskArgs(args: readonly string[] = Deno.args): string[] {
-  return args[0] === "--" ? args.slice(1) : [...args];
+  const separator = args.indexOf("--");
+  return separator < 0 ? [...args] : [...args.slice(0, separator), ...args.slice(separator + 1)];
 }
 
 /** A signal the first Ctrl-C aborts; {@linkcode InterruptSignal.dispose} stops listening. */

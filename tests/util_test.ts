@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { taskArgs } from "../cli/common.ts";
 import {
   formatDuration,
   hashSeed,
@@ -99,4 +100,11 @@ bar.tick(); bar.tick(); bar.finish();`;
   const out = await new Deno.Command(Deno.execPath(), { args: ["eval", script], stderr: "piped" }).output();
   const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
   assert.equal(lines.filter((l) => l.startsWith("once 2/2")).length, 1, lines.join("\n"));
+});
+
+Deno.test("taskArgs drops the separator `deno task name -- args` passes, also after a task's own arguments", () => {
+  assert.deepEqual(taskArgs(["--quick"]), ["--quick"]);
+  assert.deepEqual(taskArgs(["--", "--quick", "--seed", "1"]), ["--quick", "--seed", "1"]);
+  // eval:mfr2 runs `cli/eval.ts --task mfr2`, so the user's `--` comes after the task's own arguments.
+  assert.deepEqual(taskArgs(["--task", "mfr2", "--", "--mfr2", "dir"]), ["--task", "mfr2", "--mfr2", "dir"]);
 });
