@@ -107,6 +107,7 @@ Deno.test({
       row.forEach((v, j) => worst = Math.max(worst, Math.abs(output[i][j] - v)))
     );
     assert.ok(worst < 1e-4, `largest difference ${worst.toExponential(2)}`);
+    console.log(`.pth import: largest difference from PyTorch's embeddings ${worst.toExponential(2)}`);
     // The same file through the single entry point.
     const viaEntryPoint = await loadEmbedder(pthPath);
     assert.ok(viaEntryPoint instanceof FaceNetwork);

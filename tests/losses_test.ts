@@ -84,6 +84,7 @@ for (const c of reference.margin_cases) {
       for (const [what, error] of Object.entries(errors)) {
         assert.ok(error <= TOLERANCE, `${what}: relative error ${error.toExponential(2)}`);
       }
+      console.log(`${c.name}: largest relative error ${Math.max(...Object.values(errors)).toExponential(2)}`);
     });
     assert.equal(tf.memory().numTensors, before, "no tensors leak");
   });
@@ -103,6 +104,9 @@ Deno.test(`template KD loss MSE(l2n(s), l2n(t)) and its gradient match PyTorch t
     assert.ok(lossError <= TOLERANCE, `loss error ${lossError}`);
     const gradError = scaledError(grads[0].dataSync(), kd.grad_student.flat());
     assert.ok(gradError <= TOLERANCE, `gradient error ${gradError}`);
+    console.log(
+      `template KD: loss error ${lossError.toExponential(2)}, gradient ${gradError.toExponential(2)}`,
+    );
   });
 });
 
